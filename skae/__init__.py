@@ -1,0 +1,16 @@
+"""scikit-learn transformers whose model is a PyTorch autoencoder."""
+
+from ._autoencoders import (
+    AutoencoderTransformer,
+    DenoisingAutoencoder,
+    SparseAutoencoder,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AutoencoderTransformer",
+    "DenoisingAutoencoder",
+    "SparseAutoencoder",
+    "__version__",
+]

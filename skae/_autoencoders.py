@@ -1,0 +1,389 @@
+"""The public autoencoder transformers: each is a docstring and the hook it overrides."""
+
+from numbers import Integral, Real
+
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import BaseAutoencoder, _store_params
+from .noise import NOISES
+from .penalties import PENALTIES
+
+_PARAMETERS = """n_components : int, default=2
+        Number of code units (the latent size).
+
+    hidden_layer_sizes : array-like of int, default=(100,)
+        Hidden widths of the encoder's nonlinear part; the decoder mirrors
+        them. The network is a linear path (the PCA-like part) plus an MLP
+        through these widths, each way. ``()`` gives a linear autoencoder.
+
+    activation : {"relu", "tanh", "sigmoid", "gelu", "leaky_relu", "elu"}, \
+default="relu"
+        Activation of the hidden layers.
+
+    output_activation : {"auto", "identity", "sigmoid"}, default="auto"
+        Activation of the reconstruction. ``"auto"`` is ``"sigmoid"`` for
+        ``loss="bce"`` and ``"identity"`` otherwise. With ``"identity"`` the
+        data are centred and divided by one global scale inside the
+        estimator (and restored on the way out), so unscaled data work
+        directly; ``"sigmoid"`` needs ``X`` in [0, 1].
+
+    loss : {"mse", "bce"}, default="mse"
+        Reconstruction loss: mean squared error, or binary cross-entropy for
+        data in [0, 1] such as pixel intensities.
+
+    tied_weights : bool, default=False
+        Whether the decoder uses the transposed encoder weights (with biases
+        of its own). With ``hidden_layer_sizes=()`` this is the linear model
+        whose optimum spans the principal subspace.
+
+    init : {"pca", "random"}, default="pca"
+        ``"pca"`` starts the network at the PCA solution: the linear path is
+        the principal projection and the last layer of each nonlinear part
+        outputs zero, so training starts from PCA's reconstruction error and
+        improves on it. With a constrained code (sigmoid or top-k) the start
+        is near, not at, PCA. ``"random"`` uses PyTorch's default init.
+
+    optimizer : {"adam", "adamw", "sgd"}, default="adam"
+        The optimizer; ``"sgd"`` uses Nesterov momentum 0.9.
+
+    learning_rate : float, default=1e-3
+        Step size of the optimizer.
+
+    weight_decay : float, default=0.0
+        L2 penalty (decoupled for ``"adamw"``).
+
+    batch_size : int or "auto", default="auto"
+        Rows per training step; ``"auto"`` is ``min(256, n_samples)``.
+
+    max_epochs : int, default=200
+        Maximum number of passes over the training data.
+
+    early_stopping : bool, default=False
+        Whether to hold out ``validation_fraction`` of the training data,
+        stop when its reconstruction error stops improving, and restore the
+        weights of the best epoch.
+
+    validation_fraction : float, default=0.1
+        Share of the training data held out for early stopping.
+
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of at least ``tol`` before stopping.
+
+    tol : float, default=1e-4
+        Improvement that counts, on the training loss (in scaled units), or
+        on the validation error when ``early_stopping``.
+
+    device : str or torch.device, default="auto"
+        ``"auto"`` picks CUDA when available, else the CPU; or ``"cpu"``,
+        ``"cuda"``, ``"cuda:N"``.
+
+    precision : {"float32", "bfloat16"}, default="float32"
+        ``"bfloat16"`` trains under bf16 autocast (fast on recent GPUs);
+        inference stays in float32. TF32 matrix products are used when
+        enabled through ``torch.set_float32_matmul_precision``.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights, the shuffling, the validation split and the noise,
+        through private generators (global seeds are never touched).
+
+    verbose : int, default=0
+        Whether to show a progress bar with the epoch's loss (and validation
+        error).
+
+    warm_start : bool, default=False
+        Whether ``fit`` continues from the previous fit instead of starting
+        anew.
+
+    callbacks : list of callable, default=None
+        Each is called as ``callback(estimator)`` after every epoch, with the
+        history (``loss_curve_``...) up to date; a callback that returns
+        ``True`` stops training. See :class:`skae.plotting.LiveReconstruction`."""
+
+_ATTRIBUTES = """n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`, when ``X`` has string
+        column names.
+
+    mean_ : ndarray of shape (n_features_in_,)
+        Per-feature mean removed before encoding (zeros with a sigmoid output).
+
+    scale_ : float
+        The one global scale the centred data are divided by.
+
+    module_ : torch.nn.Module
+        The fitted :class:`skae._network.Autoencoder`.
+
+    optimizer_ : torch.optim.Optimizer
+        The optimizer, kept for ``partial_fit`` and ``warm_start``.
+
+    device_ : torch.device
+        Where the module lives.
+
+    loss_curve_ : list of float
+        Training loss after each epoch, in scaled units.
+
+    best_loss_ : float
+        Lowest training loss reached.
+
+    validation_scores_ : list of float or None
+        With ``early_stopping``, the score (negative mean squared error, in
+        the data's units) of the held-out data after each epoch.
+
+    best_validation_score_ : float or None
+        Best of ``validation_scores_``.
+
+    n_iter_ : int
+        Number of epochs run."""
+
+_SEE_ALSO = """sklearn.decomposition.PCA : The linear baseline.
+    AutoencoderTransformer : Plain autoencoder.
+    DenoisingAutoencoder : Autoencoder trained to undo corruption.
+    SparseAutoencoder : Autoencoder with a sparse code."""
+
+
+def _fill_doc(cls):
+    """Put the shared parameter, attribute and see-also sections into the docstring."""
+    cls.__doc__ = cls.__doc__.format(
+        parameters=_PARAMETERS, attributes=_ATTRIBUTES, see_also=_SEE_ALSO
+    )
+    return cls
+
+
+@_fill_doc
+class AutoencoderTransformer(BaseAutoencoder):
+    """Autoencoder as a scikit-learn transformer, a nonlinear drop-in for PCA.
+
+    ``transform`` returns the code, ``inverse_transform`` the reconstruction,
+    and ``score`` the negative mean squared reconstruction error.
+
+    Parameters
+    ----------
+    {parameters}
+
+    Attributes
+    ----------
+    {attributes}
+
+    See Also
+    --------
+    {see_also}
+
+    References
+    ----------
+    G. E. Hinton and R. R. Salakhutdinov, "Reducing the dimensionality of
+    data with neural networks", Science 313(5786), 2006.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import AutoencoderTransformer
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> ae = AutoencoderTransformer(n_components=8, max_epochs=5, random_state=0)
+    >>> ae.fit_transform(X).shape
+    (1797, 8)
+    >>> ae.inverse_transform(ae.transform(X[:2])).shape
+    (2, 64)
+    """
+
+
+@_fill_doc
+class DenoisingAutoencoder(BaseAutoencoder):
+    """Autoencoder trained to reconstruct clean inputs from corrupted ones.
+
+    Corruption is drawn afresh for every batch, during training only;
+    ``transform``, ``inverse_transform`` and ``score`` see the clean input.
+
+    Parameters
+    ----------
+    {parameters}
+
+    noise : {{"gaussian", "masking", "salt_and_pepper"}}, default="masking"
+        The corruption, from :mod:`skae.noise`. ``"masking"`` zeroes each
+        input (after centring, so it is set to its mean) with probability
+        ``noise_level``; ``"gaussian"`` adds noise of standard deviation
+        ``noise_level`` in units of the data's global scale;
+        ``"salt_and_pepper"`` sets entries to the batch's minimum or maximum.
+
+    noise_level : float, default=0.2
+        Strength of the corruption.
+
+    Attributes
+    ----------
+    {attributes}
+
+    See Also
+    --------
+    {see_also}
+
+    References
+    ----------
+    P. Vincent, H. Larochelle, I. Lajoie, Y. Bengio and P.-A. Manzagol,
+    "Stacked denoising autoencoders", JMLR 11, 2010.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import DenoisingAutoencoder
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> dae = DenoisingAutoencoder(n_components=8, noise="masking", noise_level=0.3,
+    ...                            max_epochs=5, random_state=0).fit(X)
+    >>> dae.transform(X[:3]).shape
+    (3, 8)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseAutoencoder._parameter_constraints,
+        "noise": [StrOptions(set(NOISES))],
+        "noise_level": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        noise="masking",
+        noise_level=0.2,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        output_activation="auto",
+        loss="mse",
+        tied_weights=False,
+        init="pca",
+        optimizer="adam",
+        learning_rate=1e-3,
+        weight_decay=0.0,
+        batch_size="auto",
+        max_epochs=200,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="auto",
+        precision="float32",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        callbacks=None,
+    ):
+        _store_params(self, locals())
+
+    def _check_params(self, X):
+        if self.noise in ("masking", "salt_and_pepper") and self.noise_level > 1:
+            raise ValueError(
+                f"noise={self.noise!r} needs noise_level in [0, 1] (a probability), "
+                f"got {self.noise_level}."
+            )
+
+    def _corrupt(self, X, generator):
+        return NOISES[self.noise](X, self.noise_level, generator)
+
+
+@_fill_doc
+class SparseAutoencoder(BaseAutoencoder):
+    """Autoencoder whose code is pushed to be sparse.
+
+    Parameters
+    ----------
+    {parameters}
+
+    sparsity : {{"kl", "l1", "topk"}}, default="kl"
+        ``"kl"`` penalises the KL divergence between ``sparsity_target`` and
+        each code unit's mean activation over the batch; the code then goes
+        through a sigmoid so that it lies in (0, 1). ``"l1"`` penalises the
+        mean L1 norm of the code. ``"topk"`` keeps the ``k`` largest units of
+        each row and zeroes the rest, in training and in ``transform``.
+
+    sparsity_target : float, default=0.05
+        Target mean activation (rho) for ``"kl"``.
+
+    sparsity_weight : float, default=1e-3
+        Weight (beta) of the ``"kl"`` or ``"l1"`` penalty.
+
+    k : int, default=None
+        Units kept per row for ``"topk"``; ``None`` means
+        ``max(1, n_components // 4)``.
+
+    Attributes
+    ----------
+    {attributes}
+
+    See Also
+    --------
+    {see_also}
+
+    References
+    ----------
+    A. Ng, "Sparse autoencoder", CS294A lecture notes, 2011.
+    A. Makhzani and B. Frey, "k-Sparse autoencoders", ICLR 2014.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import SparseAutoencoder
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> sae = SparseAutoencoder(n_components=16, sparsity="topk", k=4,
+    ...                         max_epochs=5, random_state=0).fit(X)
+    >>> int((sae.transform(X[:1]) != 0).sum())
+    4
+    """
+
+    _parameter_constraints: dict = {
+        **BaseAutoencoder._parameter_constraints,
+        "sparsity": [StrOptions({*PENALTIES, "topk"})],
+        "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
+        "sparsity_weight": [Interval(Real, 0, None, closed="left")],
+        "k": [Interval(Integral, 1, None, closed="left"), None],
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        sparsity="kl",
+        sparsity_target=0.05,
+        sparsity_weight=1e-3,
+        k=None,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        output_activation="auto",
+        loss="mse",
+        tied_weights=False,
+        init="pca",
+        optimizer="adam",
+        learning_rate=1e-3,
+        weight_decay=0.0,
+        batch_size="auto",
+        max_epochs=200,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="auto",
+        precision="float32",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        callbacks=None,
+    ):
+        _store_params(self, locals())
+
+    def _check_params(self, X):
+        if self.sparsity == "topk" and self.k is not None and self.k > self.n_components:
+            raise ValueError(
+                f"k={self.k} must be at most n_components={self.n_components}."
+            )
+
+    def _module_kwargs(self):
+        if self.sparsity == "kl":
+            return {"code_activation": "sigmoid"}
+        if self.sparsity == "topk":
+            k = self.k if self.k is not None else max(1, self.n_components // 4)
+            return {"top_k": k}
+        return {}
+
+    def _penalty(self, code):
+        if self.sparsity == "topk":
+            return None
+        return self.sparsity_weight * PENALTIES[self.sparsity](code, self.sparsity_target)

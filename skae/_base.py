@@ -1,0 +1,451 @@
+"""The base estimator: parameters, validation, fit/transform/score and pickling."""
+
+import io
+import math
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.exceptions import ConvergenceWarning, InconsistentVersionWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from . import _training
+from ._network import ACTIVATIONS, build_autoencoder, init_pca, principal_components
+
+# Fitted state that holds tensors; pickled through torch.save so that a model
+# trained on CUDA can be loaded on a machine without a GPU.
+_TORCH_ATTRIBUTES = ("module_", "optimizer_")
+_FLOAT_DTYPES = (np.float64, np.float32)
+_SEED_HIGH = np.iinfo(np.int32).max
+
+
+def _version():
+    from . import __version__
+
+    return __version__
+
+
+def _store_params(estimator, params):
+    """Set each ``__init__`` argument as an attribute of the same name."""
+    for name, value in params.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
+
+
+class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Base class for autoencoder transformers.
+
+    Holds every piece of scikit-learn plumbing. Variants change behaviour only
+    through the hooks :meth:`_corrupt`, :meth:`_penalty`, :meth:`_module_kwargs`
+    and :meth:`_check_params`.
+
+    Warning: This class should not be used directly. Use derived classes
+    instead.
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like"],
+        "activation": [StrOptions(set(ACTIVATIONS) - {"identity"})],
+        "output_activation": [StrOptions({"auto", "identity", "sigmoid"})],
+        "loss": [StrOptions(set(_training.LOSSES))],
+        "tied_weights": ["boolean"],
+        "init": [StrOptions({"pca", "random"})],
+        "optimizer": [StrOptions(set(_training.OPTIMIZERS))],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "device": [str, torch.device],
+        "precision": [StrOptions({"float32", "bfloat16"})],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "callbacks": [list, None],
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        output_activation="auto",
+        loss="mse",
+        tied_weights=False,
+        init="pca",
+        optimizer="adam",
+        learning_rate=1e-3,
+        weight_decay=0.0,
+        batch_size="auto",
+        max_epochs=200,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="auto",
+        precision="float32",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        callbacks=None,
+    ):
+        _store_params(self, locals())
+
+    # Hooks for the variants -------------------------------------------------
+
+    def _corrupt(self, X, generator):
+        """Corrupt a training batch before encoding; the target stays clean."""
+        return X
+
+    def _penalty(self, code):
+        """A term added to the loss of a batch, from its code (or None)."""
+        return None
+
+    def _module_kwargs(self):
+        """Extra keyword arguments for :class:`skae._network.Autoencoder`."""
+        return {}
+
+    def _check_params(self, X):
+        """Checks across parameters and data, beyond ``_parameter_constraints``."""
+
+    # Fitting ----------------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the autoencoder to ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train for one epoch on the chunk ``X``, keeping all earlier training.
+
+        The first call sets the scaling and the network from its chunk, so it
+        should be representative. Early stopping does not apply.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A chunk of training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        return self._fit(X, incremental=True)
+
+    def _fit(self, X, incremental):
+        fresh = not ((incremental or self.warm_start) and hasattr(self, "module_"))
+        X = validate_data(self, X, reset=fresh, dtype=_FLOAT_DTYPES)
+        self._check_params(X)
+        output_activation = self._output_activation()
+        if output_activation == "sigmoid":
+            low, high = X.min(), X.max()
+            if low < 0 or high > 1:
+                raise ValueError(
+                    f"loss={self.loss!r} with output_activation='sigmoid' needs X in "
+                    f"[0, 1], but X has values in [{low:g}, {high:g}]. Scale X, for "
+                    "example with MinMaxScaler, or use loss='mse' with "
+                    "output_activation='identity'."
+                )
+        if fresh:
+            self._random_state = check_random_state(self.random_state)
+            self.device_ = _training.resolve_device(self.device)
+            self.mean_, self.scale_ = (
+                _moments(X) if output_activation == "identity" else (np.zeros(X.shape[1]), 1.0)
+            )
+
+        X_train, X_val = X, None
+        if self.early_stopping and not incremental:
+            X_train, X_val = self._split_validation(X)
+        data_device = _training.place_data(4 * X_train.size, self.device_)
+        X_train = _training.to_tensor(X_train, self.mean_, self.scale_, data_device)
+        if X_val is not None:
+            X_val = _training.to_tensor(X_val, self.mean_, self.scale_, data_device)
+
+        if fresh:
+            self._initialize(X_train, output_activation)
+        if X_val is not None and self.validation_scores_ is None:
+            # warm_start turned early stopping on after a fit without it.
+            self.validation_scores_, self.best_validation_score_ = [], -math.inf
+        generator = torch.Generator(device=self.device_)
+        generator.manual_seed(int(self._random_state.randint(_SEED_HIGH)))
+        batch_size = 256 if self.batch_size == "auto" else self.batch_size
+        batch_size = min(batch_size, X_train.shape[0])
+        max_epochs = 1 if incremental else self.max_epochs
+        try:
+            converged = _training.fit_loop(
+                self, X_train, X_val, max_epochs, batch_size, generator
+            )
+        except FloatingPointError as exc:
+            if not self.loss_curve_:
+                self._forget_fit()
+            raise ValueError(str(exc)) from None
+        if not (converged or incremental):
+            warnings.warn(
+                f"Maximum epochs ({self.max_epochs}) reached and the optimization "
+                "hasn't converged yet.",
+                ConvergenceWarning,
+            )
+        return self
+
+    def _output_activation(self):
+        if self.output_activation == "auto":
+            return "sigmoid" if self.loss == "bce" else "identity"
+        if self.loss == "bce" and self.output_activation != "sigmoid":
+            raise ValueError(
+                "loss='bce' needs output_activation='sigmoid' (or 'auto'), got "
+                f"output_activation={self.output_activation!r}."
+            )
+        return self.output_activation
+
+    def _split_validation(self, X):
+        n_val = int(round(self.validation_fraction * X.shape[0]))
+        if not 0 < n_val < X.shape[0]:
+            raise ValueError(
+                f"early_stopping with validation_fraction={self.validation_fraction} "
+                f"leaves no validation or no training rows out of n_samples="
+                f"{X.shape[0]}. Use more samples or a different validation_fraction."
+            )
+        order = self._random_state.permutation(X.shape[0])
+        return X[order[n_val:]], X[order[:n_val]]
+
+    def _initialize(self, X, output_activation):
+        """Build the network, its optimizer and empty histories for a fresh fit."""
+        init_generator = torch.Generator().manual_seed(
+            int(self._random_state.randint(_SEED_HIGH))
+        )
+        self.module_ = build_autoencoder(
+            X.shape[1],
+            self.n_components,
+            generator=init_generator,
+            hidden_layer_sizes=tuple(int(h) for h in self.hidden_layer_sizes),
+            activation=self.activation,
+            output_activation=output_activation,
+            tied_weights=self.tied_weights,
+            **self._module_kwargs(),
+        ).to(self.device_)
+        if self.init == "pca":
+            components, mean = principal_components(X, self.n_components)
+            init_pca(self.module_, components.to(self.device_), mean.to(self.device_))
+        self.optimizer_ = _training.OPTIMIZERS[self.optimizer](
+            self.module_.parameters(),
+            lr=self.learning_rate,
+            weight_decay=self.weight_decay,
+        )
+        self.loss_curve_ = []
+        self.n_iter_ = 0
+        self.best_loss_ = math.inf
+        self._no_improvement_count = 0
+        if self.early_stopping:
+            self.validation_scores_, self.best_validation_score_ = [], -math.inf
+        else:
+            self.validation_scores_ = self.best_validation_score_ = None
+
+    def _forget_fit(self):
+        """Leave the estimator unfitted, as before its first ``fit``."""
+        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("__")]:
+            delattr(self, name)
+
+    # Inference --------------------------------------------------------------
+
+    def _infer(self, fn, X, out_width, finish=None, scaled=True):
+        module = self.module_
+        module.eval()
+        mean, scale = (self.mean_, self.scale_) if scaled else (0.0, 1.0)
+        return _training.batched_inference(
+            fn,
+            X,
+            mean,
+            scale,
+            self.device_,
+            _training.inference_rows(module),
+            out_width,
+            finish,
+        )
+
+    def transform(self, X):
+        """Encode ``X`` into its code.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+            The code, in ``X``'s float dtype.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=_FLOAT_DTYPES)
+        return self._infer(self.module_.encode, X, self.n_components)
+
+    def inverse_transform(self, X):
+        """Decode codes back into the original feature space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Codes, as returned by :meth:`transform`.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_)
+            The reconstruction, in the units of the training data.
+        """
+        check_is_fitted(self)
+        X = check_array(X, dtype=_FLOAT_DTYPES)
+        if X.shape[1] != self.n_components:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} is "
+                f"expecting {self.n_components} features as input (its code has "
+                "n_components units)."
+            )
+        return self._infer(
+            self.module_.decode,
+            X,
+            self.n_features_in_,
+            finish=lambda values: values * self.scale_ + self.mean_,
+            scaled=False,
+        )
+
+    def score_samples(self, X):
+        """Negative mean squared reconstruction error of each sample.
+
+        Higher is better; low values flag samples the model reconstructs
+        badly, which makes this an anomaly score.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to reconstruct.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Minus the mean over features of the squared error, in ``X``'s units.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=_FLOAT_DTYPES)
+        module = self.module_
+
+        def squared_error(batch):
+            error = module.decode(module.encode(batch)) - batch
+            return (error**2).mean(dim=1, keepdim=True)
+
+        errors = self._infer(squared_error, X, 1)
+        return -errors[:, 0] * self.scale_**2
+
+    def score(self, X, y=None):
+        """Negative mean squared reconstruction error, in ``X``'s units.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to reconstruct.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            Higher is better, so ``GridSearchCV`` needs no ``scoring=``.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    # scikit-learn protocol --------------------------------------------------
+
+    @property
+    def _n_features_out(self):
+        return self.n_components
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    def __getstate__(self):
+        # A copy: object.__getstate__ may return the live __dict__.
+        state = dict(super().__getstate__())
+        state["_skae_version"] = _version()
+        state["_torch_version"] = torch.__version__
+        tensors = {key: state.pop(key) for key in _TORCH_ATTRIBUTES if key in state}
+        if tensors:
+            # One torch.save keeps the optimizer pointing at the module's parameters.
+            buffer = io.BytesIO()
+            torch.save(tensors, buffer)
+            state["_torch_state"] = buffer.getvalue()
+        return state
+
+    def __setstate__(self, state):
+        version = state.pop("_skae_version", None)
+        if version != _version():
+            warnings.warn(
+                InconsistentVersionWarning(
+                    estimator_name=f"skae {type(self).__name__}",
+                    current_sklearn_version=_version(),
+                    original_sklearn_version=version,
+                )
+            )
+        blob = state.pop("_torch_state", None)
+        if blob is not None:
+            device = _loadable_device(state["device_"])
+            state["device_"] = device
+            state.update(torch.load(io.BytesIO(blob), map_location=device, weights_only=False))
+        super().__setstate__(state)
+
+
+def _loadable_device(device):
+    """``device`` if this machine has it, else the CPU."""
+    if device.type == "cuda" and not (
+        torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count()
+    ):
+        return torch.device("cpu")
+    return device
+
+
+def _moments(X, rows=65536):
+    """Column means and one global scale (root mean per-feature variance), by chunks.
+
+    One scale for all features keeps the objective proportional to PCA's; a
+    constant X gets scale 1.
+    """
+    mean = np.zeros(X.shape[1])
+    for start in range(0, X.shape[0], rows):
+        mean += X[start : start + rows].sum(axis=0, dtype=np.float64)
+    mean /= X.shape[0]
+    squares = 0.0
+    for start in range(0, X.shape[0], rows):
+        squares += float(((X[start : start + rows] - mean) ** 2).sum())
+    scale = math.sqrt(squares / X.size)
+    return mean, (scale if scale > 0 and math.isfinite(scale) else 1.0)

@@ -1,0 +1,228 @@
+"""Encoder/decoder networks built from layer sizes and activation names (torch only)."""
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "gelu": nn.GELU,
+    "leaky_relu": nn.LeakyReLU,
+    "elu": nn.ELU,
+    "identity": nn.Identity,
+}
+
+
+class TopK(nn.Module):
+    """Keep the ``k`` largest units of each row and zero the rest."""
+
+    def __init__(self, k):
+        super().__init__()
+        self.k = k
+
+    def forward(self, z):
+        if self.k >= z.shape[1]:
+            return z
+        values, indices = torch.topk(z, self.k, dim=1)
+        return torch.zeros_like(z).scatter(1, indices, values)
+
+
+class TiedLinear(nn.Module):
+    """A linear layer whose weight is the transpose of another layer's weight."""
+
+    def __init__(self, source):
+        super().__init__()
+        self.source = source
+        self.bias = nn.Parameter(torch.zeros(source.in_features))
+
+    def forward(self, x):
+        return F.linear(x, self.source.weight.t(), self.bias)
+
+
+def _mlp(sizes, activation, mirror=None):
+    """Linear layers through ``sizes`` with ``activation`` between them.
+
+    With ``mirror`` (the layers of another MLP, in order) each layer is tied to
+    the transposed weight of the mirrored layer.
+    """
+    layers = []
+    sources = list(reversed(mirror)) if mirror is not None else None
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        if i:
+            layers.append(ACTIVATIONS[activation]())
+        layers.append(TiedLinear(sources[i]) if sources else nn.Linear(n_in, n_out))
+    return nn.Sequential(*layers)
+
+
+def _linear_layers(mlp):
+    return [layer for layer in mlp if isinstance(layer, (nn.Linear, TiedLinear))]
+
+
+class Autoencoder(nn.Module):
+    """A linear path plus an optional nonlinear correction, each way.
+
+    ``encode(x) = code_layer(linear(x) + correction(x))`` and
+    ``decode(z) = linear(z) + correction(z)``, where the correction is an MLP
+    through ``hidden_layer_sizes`` (mirrored in the decoder). The linear path is
+    what lets the network start exactly at the PCA solution (see
+    :func:`init_pca`); without hidden layers it is the whole network.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the input and of the reconstruction.
+    n_components : int
+        Width of the code.
+    hidden_layer_sizes : tuple of int
+        Hidden widths of the encoder's correction; the decoder mirrors them.
+    activation : str
+        Activation between hidden layers, a key of ``ACTIVATIONS``.
+    code_activation : {"identity", "sigmoid"}
+        Applied to the code.
+    output_activation : {"identity", "sigmoid"}
+        Applied to the reconstruction by :meth:`decode`; :meth:`forward`
+        returns the output before it, so that losses such as binary
+        cross-entropy can work on logits.
+    top_k : int or None
+        When set, only the ``top_k`` largest code units of each row are kept.
+    tied_weights : bool
+        The decoder uses the transposed encoder weights (biases stay free).
+    """
+
+    def __init__(
+        self,
+        n_features,
+        n_components,
+        hidden_layer_sizes=(),
+        activation="relu",
+        code_activation="identity",
+        output_activation="identity",
+        top_k=None,
+        tied_weights=False,
+    ):
+        super().__init__()
+        self.encoder_linear = nn.Linear(n_features, n_components)
+        self.decoder_linear = (
+            TiedLinear(self.encoder_linear)
+            if tied_weights
+            else nn.Linear(n_components, n_features)
+        )
+        if hidden_layer_sizes:
+            sizes = [n_features, *hidden_layer_sizes, n_components]
+            self.encoder_correction = _mlp(sizes, activation)
+            self.decoder_correction = _mlp(
+                sizes[::-1],
+                activation,
+                mirror=_linear_layers(self.encoder_correction) if tied_weights else None,
+            )
+        else:
+            self.encoder_correction = self.decoder_correction = None
+        code_layers = [ACTIVATIONS[code_activation]()]
+        if top_k is not None:
+            code_layers.append(TopK(top_k))
+        self.code_layer = nn.Sequential(*code_layers)
+        self.output_layer = ACTIVATIONS[output_activation]()
+
+    def encode(self, x):
+        z = self.encoder_linear(x)
+        if self.encoder_correction is not None:
+            z = z + self.encoder_correction(x)
+        return self.code_layer(z)
+
+    def decode_raw(self, z):
+        x = self.decoder_linear(z)
+        if self.decoder_correction is not None:
+            x = x + self.decoder_correction(z)
+        return x
+
+    def decode(self, z):
+        return self.output_layer(self.decode_raw(z))
+
+    def forward(self, x):
+        """Return the code and the reconstruction before ``output_activation``."""
+        code = self.encode(x)
+        return code, self.decode_raw(code)
+
+
+@torch.no_grad()
+def init_pca(module, components, mean):
+    """Set ``module`` to the PCA solution given orthonormal ``components``.
+
+    The linear path becomes the PCA projection and reconstruction, and the last
+    layer of each nonlinear correction outputs zero, so the untrained network
+    reconstructs exactly as PCA does and training can only move it from there.
+    ``components`` has shape (n_used, n_features) with ``n_used`` at most the
+    code width; the remaining code units start with zero weights.
+    """
+    enc, dec = module.encoder_linear, module.decoder_linear
+    enc.weight.zero_()
+    enc.weight[: components.shape[0]] = components
+    enc.bias.copy_(-enc.weight @ mean)
+    if isinstance(dec, nn.Linear):
+        dec.weight.copy_(enc.weight.t())
+    dec.bias.copy_(mean)
+    if module.encoder_correction is None:
+        return
+    last = _linear_layers(module.encoder_correction)[-1]
+    last.weight.zero_()
+    last.bias.zero_()
+    dec_last = _linear_layers(module.decoder_correction)[-1]
+    if isinstance(dec_last, nn.Linear):
+        dec_last.weight.zero_()
+        dec_last.bias.zero_()
+    # With tied weights the decoder's first layer is the transposed zero layer,
+    # so its correction is a constant; cancel that constant through the bias.
+    n_components = enc.weight.shape[0]
+    probe = torch.zeros(1, n_components, device=mean.device, dtype=mean.dtype)
+    dec_last.bias.sub_(module.decoder_correction(probe)[0])
+
+
+def build_autoencoder(n_features, n_components, *, generator, **kwargs):
+    """Build an :class:`Autoencoder` on the CPU with weights drawn from ``generator``.
+
+    The module is created on the meta device first, so building it never draws
+    from (or advances) torch's global random generator.
+    """
+    with torch.device("meta"):
+        module = Autoencoder(n_features, n_components, **kwargs)
+    module = module.to_empty(device="cpu")
+    reset_parameters(module, generator)
+    return module
+
+
+@torch.no_grad()
+def reset_parameters(module, generator):
+    """PyTorch's default initialisation of linear layers, drawn from ``generator``."""
+    for layer in module.modules():
+        if isinstance(layer, nn.Linear):
+            nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+            bound = 1 / math.sqrt(layer.in_features)
+            nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+        elif isinstance(layer, TiedLinear):
+            layer.bias.zero_()
+
+
+@torch.no_grad()
+def principal_components(X, n_components):
+    """The top principal axes and the mean of the rows of ``X``.
+
+    Returns ``(components, mean)``: at most ``n_components`` orthonormal rows
+    (fewer when ``X`` is narrower), largest variance first, and the column
+    means. The covariance is formed without a centred copy of ``X``, and
+    eigen-decomposed in float64; signs are fixed so that each axis's largest
+    absolute entry is positive, making the result reproducible.
+    """
+    n_samples = X.shape[0]
+    mean = X.mean(dim=0, dtype=torch.float64)
+    gram = (X.t() @ X).double() / n_samples
+    covariance = gram - torch.outer(mean, mean)
+    _, vectors = torch.linalg.eigh(covariance)
+    n_used = min(n_components, X.shape[1])
+    components = vectors[:, -n_used:].flip(1).t()
+    signs = torch.sign(components.gather(1, components.abs().argmax(1, keepdim=True)))
+    components = components * signs
+    return components.to(X.dtype), mean.to(X.dtype)

@@ -1,0 +1,249 @@
+"""The one training loop (epoch -> batch -> step), early stopping and batched inference.
+
+The loop works on the estimator's fitted torch state (``module_``,
+``optimizer_``) and records its history on the estimator the way
+``MLPRegressor._fit_stochastic`` does (``loss_curve_``, ``n_iter_``,
+``validation_scores_``...). It knows nothing else of scikit-learn.
+"""
+
+import contextlib
+import math
+import warnings
+from functools import partial
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": partial(torch.optim.SGD, momentum=0.9, nesterov=True),
+}
+
+# The rows of one inference chunk hold at most this many floats of the widest
+# layer, so transform of any number of rows runs in bounded memory.
+_INFERENCE_ELEMENTS = 2**22
+
+
+def _mse(raw, target, output_layer):
+    return F.mse_loss(output_layer(raw), target)
+
+
+def _bce(raw, target, output_layer):
+    # On logits: stable where sigmoid saturates.
+    return F.binary_cross_entropy_with_logits(raw, target)
+
+
+LOSSES = {"mse": _mse, "bce": _bce}
+
+
+def resolve_device(device):
+    """Turn ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` into a usable device."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    resolved = torch.device(device)
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} was requested but CUDA is not available; "
+                "use device='cpu' or device='auto'."
+            )
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r} does not exist: "
+                f"{torch.cuda.device_count()} CUDA device(s) are visible."
+            )
+    return resolved
+
+
+def inference_rows(module):
+    """Rows per inference chunk, from the width of the module's widest layer."""
+    widest = max(p.shape[0] for p in module.parameters())
+    return max(1, _INFERENCE_ELEMENTS // widest)
+
+
+def to_tensor(X, mean, scale, device):
+    """Copy ``(X - mean) / scale`` into one float32 tensor on ``device``, by chunks.
+
+    The scaling runs in ``X``'s own precision before the cast, and no temporary
+    as large as ``X`` is made; ``X`` itself is never modified.
+    """
+    rows = max(1, _INFERENCE_ELEMENTS // max(1, X.shape[1]))
+    out = torch.empty(X.shape, dtype=torch.float32, device=device)
+    for start in range(0, X.shape[0], rows):
+        chunk = (X[start : start + rows] - mean) / scale
+        out[start : start + rows] = torch.from_numpy(np.asarray(chunk, np.float32))
+    return out
+
+
+def place_data(n_bytes, device):
+    """Where the training tensor lives: the device, or host memory if it won't fit."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        # Leave room for activations, gradients and the optimizer's state.
+        if n_bytes > free // 2:
+            return torch.device("cpu")
+    return device
+
+
+def batched_inference(fn, X, mean, scale, device, rows, out_width, finish=None):
+    """Apply ``fn`` to scaled chunks of ``X`` under ``inference_mode``.
+
+    ``finish`` maps each output chunk (a float32 NumPy array) to its final
+    values; the result is an array of shape (n_samples, out_width) in ``X``'s
+    dtype. Only one chunk is on the device at any time.
+    """
+    out = np.empty((X.shape[0], out_width), dtype=X.dtype)
+    with torch.inference_mode():
+        for start in range(0, X.shape[0], rows):
+            chunk = to_tensor(X[start : start + rows], mean, scale, device)
+            values = fn(chunk).float().cpu().numpy()
+            out[start : start + rows] = values if finish is None else finish(values)
+    return out
+
+
+def objective(module, batch, loss, corrupt, penalty, generator):
+    """The training loss of one batch: reconstruct the clean batch from its corruption."""
+    code, raw = module(corrupt(batch, generator))
+    value = LOSSES[loss](raw, batch, module.output_layer)
+    extra = penalty(code)
+    return value if extra is None else value + extra
+
+
+def train_step(est, batch, generator):
+    """One optimizer step on ``batch``; returns the loss as a tensor (no host sync)."""
+    optimizer = est.optimizer_
+    optimizer.zero_grad(set_to_none=True)
+    with _autocast(est):
+        loss = objective(
+            est.module_, batch, est.loss, est._corrupt, est._penalty, generator
+        )
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
+
+
+def run_epoch(est, X, batch_size, generator):
+    """One pass over ``X`` in shuffled index-sliced batches; returns the mean loss."""
+    device = generator.device
+    n_samples = X.shape[0]
+    order = torch.randperm(n_samples, generator=generator, device=device)
+    if X.device != device:
+        order = order.to(X.device)
+    total = torch.zeros((), device=device)
+    est.module_.train()
+    for start in range(0, n_samples, batch_size):
+        index = order[start : start + batch_size]
+        batch = X[index].to(device, non_blocking=True)
+        total += train_step(est, batch, generator) * index.shape[0]
+    # The epoch's only host sync: one number read back.
+    return total.item() / n_samples
+
+
+def validation_loss(est, X_val):
+    """Mean squared reconstruction error of the clean ``X_val``, in scaled units."""
+    module = est.module_
+    module.eval()
+    rows = inference_rows(module)
+    total = 0.0
+    with torch.inference_mode():
+        for start in range(0, X_val.shape[0], rows):
+            batch = X_val[start : start + rows].to(est.device_)
+            total += float(((module.decode(module.encode(batch)) - batch) ** 2).sum())
+    return total / X_val.numel()
+
+
+def snapshot(module):
+    """A detached copy of the module's weights."""
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def fit_loop(est, X, X_val, max_epochs, batch_size, generator):
+    """Train ``est.module_`` for up to ``max_epochs`` epochs on the tensor ``X``.
+
+    Parameters
+    ----------
+    est : estimator
+        Holds ``module_``, ``optimizer_``, the hyper-parameters, the hooks
+        ``_corrupt`` and ``_penalty``, and the history attributes that are
+        updated here.
+    X : torch.Tensor
+        Scaled training data, on the device or in host memory.
+    X_val : torch.Tensor or None
+        Scaled validation data; when given, early stopping watches its loss
+        and the best weights are restored at the end.
+    max_epochs : int
+    batch_size : int
+    generator : torch.Generator
+        On the training device; drives shuffling and corruption.
+
+    Returns
+    -------
+    converged : bool
+        Whether training stopped before ``max_epochs`` because it stopped
+        improving (or a callback asked it to).
+    """
+    module = est.module_
+    last_good = snapshot(module)
+    best = last_good
+    # Early stopping compares scores in the user's units, so tol scales too.
+    tol_score = est.tol * est.scale_**2
+    epochs = tqdm(
+        range(max_epochs),
+        desc=type(est).__name__,
+        unit="epoch",
+        disable=not est.verbose,
+    )
+    try:
+        for _ in epochs:
+            loss = run_epoch(est, X, batch_size, generator)
+            if not math.isfinite(loss):
+                module.load_state_dict(last_good)
+                raise FloatingPointError(
+                    f"Training diverged at epoch {est.n_iter_ + 1}: the loss became "
+                    f"{loss}. Try a lower learning_rate (now {est.learning_rate}) or "
+                    "scale X (for example with StandardScaler)."
+                )
+            est.n_iter_ += 1
+            est.loss_curve_.append(loss)
+            postfix = {"loss": f"{loss:.4g}"}
+            if X_val is not None:
+                score = -validation_loss(est, X_val) * est.scale_**2
+                est.validation_scores_.append(score)
+                postfix["val_loss"] = f"{-score:.4g}"
+                improved = score > est.best_validation_score_ + tol_score
+                if score > est.best_validation_score_:
+                    est.best_validation_score_ = score
+                    best = snapshot(module)
+            else:
+                improved = loss < est.best_loss_ - est.tol
+            est.best_loss_ = min(est.best_loss_, loss)
+            est._no_improvement_count = 0 if improved else est._no_improvement_count + 1
+            last_good = snapshot(module) if X_val is None else best
+            epochs.set_postfix(postfix, refresh=False)
+            stop = est._no_improvement_count > est.n_iter_no_change
+            for callback in est.callbacks or ():
+                stop = bool(callback(est)) or stop
+            if stop:
+                return True
+        return False
+    except KeyboardInterrupt:
+        warnings.warn(
+            f"Training interrupted after {est.n_iter_} epochs; keeping the best "
+            "weights seen so far.",
+            UserWarning,
+        )
+        return True
+    finally:
+        epochs.close()
+        # After an interruption the weights may be mid-epoch; with validation
+        # data the best epoch wins, as early_stopping promises.
+        module.load_state_dict(best if X_val is not None else last_good)
+
+
+def _autocast(est):
+    if est.precision == "bfloat16":
+        return torch.autocast(est.device_.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
