@@ -1,0 +1,377 @@
+"""Behaviour of the three estimators: seed 004's experiments, the scikit-learn
+protocol (pipelines, search, pandas output, pickling), and the variants' hooks."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.metrics import r2_score
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skae import AutoencoderTransformer, DenoisingAutoencoder, SparseAutoencoder
+
+FAST = dict(hidden_layer_sizes=(16,), max_epochs=5, device="cpu", random_state=0)
+ALL = [AutoencoderTransformer, DenoisingAutoencoder, SparseAutoencoder]
+
+
+def seed004(kind, n_samples=300, n_features=10, seed=0):
+    """Seed 004's families: ``x*(j+1)``, ``x*(j+1) + k`` and iid noise."""
+    rng = np.random.default_rng(seed)
+    j = np.arange(1, n_features + 1)
+    x = rng.uniform(0, 200, size=(n_samples, 1))
+    if kind == "multiples":
+        return x * j
+    if kind == "multiples_offset":
+        return x * j + rng.uniform(0, 200, size=(n_samples, 1))
+    return rng.normal(size=(n_samples, n_features))
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X[:400], y[:400]
+
+
+# Seed 004 ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("init", ["pca", "random"])
+def test_multiples_compress_to_one_unit_without_a_scaler(init):
+    # Values reach 2000: internal scaling must make this work unscaled, and
+    # inverse_transform must undo it.
+    X = seed004("multiples")
+    ae = AutoencoderTransformer(
+        n_components=1, init=init, learning_rate=3e-3, max_epochs=60, random_state=0
+    )
+    X_hat = ae.inverse_transform(ae.fit_transform(X))
+    assert X.max() > 1500
+    assert r2_score(X, X_hat) > 0.99
+
+
+def test_offset_multiples_need_two_units():
+    X = seed004("multiples_offset")
+    search = GridSearchCV(
+        AutoencoderTransformer(max_epochs=20, random_state=0),
+        {"n_components": [1, 2, 3]},
+        cv=3,
+    ).fit(X)
+    scores = dict(
+        zip(search.cv_results_["param_n_components"], search.cv_results_["mean_test_score"])
+    )
+    # Scores are minus the MSE in the data's units (values up to ~2200).
+    assert scores[2] > 10 * scores[1]
+    assert search.best_params_["n_components"] in (2, 3)
+
+
+def test_noise_is_incompressible_for_pca_and_autoencoder():
+    X = seed004("noise", n_samples=600)
+    X_train, X_test = X[:400], X[400:]
+    pca = PCA(n_components=5).fit(X_train)
+    ae = AutoencoderTransformer(n_components=5, max_epochs=30, random_state=0)
+    ae.fit(X_train)
+    for model in (pca, ae):
+        assert r2_score(X_test, model.inverse_transform(model.transform(X_test))) < 0.9
+
+
+# scikit-learn protocol -----------------------------------------------------
+
+
+def test_pipeline_and_grid_search_over_n_components(digits):
+    X, _ = digits
+    pipe = make_pipeline(StandardScaler(), AutoencoderTransformer(**FAST))
+    Z = pipe.fit_transform(X)
+    assert Z.shape == (X.shape[0], 2)
+    assert pipe.inverse_transform(Z).shape == X.shape
+    search = GridSearchCV(
+        pipe, {"autoencodertransformer__n_components": [1, 4]}, cv=2
+    ).fit(X)
+    scores = search.cv_results_["mean_test_score"]
+    assert np.all(scores < 0)
+    assert scores[1] > scores[0]  # more units reconstruct better
+
+
+@pytest.mark.parametrize("Estimator", ALL)
+def test_feature_names_and_pandas_output(Estimator):
+    pd = pytest.importorskip("pandas")
+    X = pd.DataFrame(seed004("multiples")[:60], columns=[f"f{i}" for i in range(10)])
+    est = Estimator(n_components=3, **FAST).set_output(transform="pandas").fit(X)
+    prefix = Estimator.__name__.lower()
+    expected = [f"{prefix}{i}" for i in range(3)]
+    assert list(est.get_feature_names_out()) == expected
+    Z = est.transform(X)
+    assert isinstance(Z, pd.DataFrame)
+    assert list(Z.columns) == expected
+    assert list(est.feature_names_in_) == list(X.columns)
+
+
+@pytest.mark.parametrize("Estimator", ALL)
+def test_pickle_and_clone(Estimator, digits):
+    X, _ = digits
+    est = Estimator(n_components=4, **FAST).fit(X)
+    loaded = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(loaded.transform(X), est.transform(X))
+    np.testing.assert_array_equal(
+        loaded.inverse_transform(est.transform(X)), est.inverse_transform(est.transform(X))
+    )
+    # The optimizer still drives the loaded module's parameters.
+    loaded.partial_fit(X)
+    assert not np.array_equal(loaded.transform(X), est.transform(X))
+    fresh = clone(est)
+    assert fresh.get_params() == est.get_params()
+    assert not hasattr(fresh, "module_")
+
+
+@pytest.mark.parametrize("Estimator", ALL)
+def test_random_state_reproducible_and_private(Estimator, digits):
+    X, _ = digits
+    torch_state, numpy_state = torch.get_rng_state(), np.random.get_state()
+    a = Estimator(n_components=4, **FAST).fit(X).transform(X)
+    b = Estimator(n_components=4, **FAST).fit(X).transform(X)
+    c = Estimator(n_components=4, **{**FAST, "random_state": 1}).fit(X).transform(X)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+    assert torch.equal(torch.get_rng_state(), torch_state)
+    assert np.array_equal(np.random.get_state()[1], numpy_state[1])
+
+
+def test_score_is_negative_mse_in_user_units(digits):
+    X, _ = digits
+    ae = AutoencoderTransformer(n_components=4, **FAST).fit(X)
+    X_hat = ae.inverse_transform(ae.transform(X))
+    per_row = ((X - X_hat) ** 2).mean(axis=1)
+    np.testing.assert_allclose(ae.score_samples(X), -per_row, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(ae.score(X), -per_row.mean(), rtol=1e-4)
+
+
+def test_starts_from_pca_and_improves_on_it(digits):
+    X, _ = digits
+    pca = PCA(n_components=8).fit(X)
+    pca_score = -np.mean((X - pca.inverse_transform(pca.transform(X))) ** 2)
+    ae = AutoencoderTransformer(n_components=8, **{**FAST, "max_epochs": 30}).fit(X)
+    assert ae.score(X) > pca_score
+
+
+def test_float32_is_preserved(digits):
+    X = digits[0].astype(np.float32)
+    ae = AutoencoderTransformer(**FAST).fit(X)
+    assert ae.transform(X).dtype == np.float32
+    assert ae.inverse_transform(ae.transform(X)).dtype == np.float32
+    assert ae.transform(X.astype(np.float64)).dtype == np.float64
+
+
+def test_user_arrays_are_not_modified(digits):
+    X = digits[0].copy()
+    before = X.copy()
+    for Estimator in ALL:
+        est = Estimator(n_components=3, **FAST).fit(X)
+        est.partial_fit(X)
+        Z = est.transform(X)
+        Z_before = Z.copy()
+        est.inverse_transform(Z)
+        est.score(X)
+        np.testing.assert_array_equal(Z, Z_before)
+    np.testing.assert_array_equal(X, before)
+
+
+# Training control ----------------------------------------------------------
+
+
+def test_history_and_convergence_warning(digits):
+    X, _ = digits
+    with pytest.warns(ConvergenceWarning, match="Maximum epochs"):
+        ae = AutoencoderTransformer(**FAST).fit(X)
+    assert ae.n_iter_ == 5
+    assert len(ae.loss_curve_) == 5
+    assert ae.best_loss_ == min(ae.loss_curve_)
+    assert ae.loss_curve_[-1] < ae.loss_curve_[0]
+    assert ae.validation_scores_ is None
+
+
+def test_early_stopping_restores_best_validation_weights(digits):
+    X, _ = digits
+    ae = AutoencoderTransformer(
+        n_components=4,
+        early_stopping=True,
+        n_iter_no_change=2,
+        tol=0.0,
+        learning_rate=0.05,  # noisy enough that the last epoch is rarely the best
+        **{**FAST, "max_epochs": 40},
+    ).fit(X)
+    assert len(ae.validation_scores_) == ae.n_iter_
+    assert ae.best_validation_score_ == max(ae.validation_scores_)
+    # Recompute the held-out split's score with the restored weights.
+    order = np.random.RandomState(0).permutation(X.shape[0])
+    X_val = X[order[: int(round(0.1 * X.shape[0]))]]
+    np.testing.assert_allclose(ae.score(X_val), ae.best_validation_score_, rtol=1e-4)
+
+
+def test_warm_start_and_partial_fit_continue_training(digits):
+    X, _ = digits
+    ae = AutoencoderTransformer(warm_start=True, **FAST).fit(X)
+    first = ae.transform(X)
+    ae.fit(X)
+    assert ae.n_iter_ == 10
+    assert not np.allclose(ae.transform(X), first)
+
+    streamed = AutoencoderTransformer(**FAST)
+    for chunk in np.array_split(X, 4):
+        streamed.partial_fit(chunk)
+    assert streamed.n_iter_ == 4
+    assert len(streamed.loss_curve_) == 4
+
+
+def test_callback_sees_history_and_can_stop(digits):
+    X, _ = digits
+    seen = []
+
+    def stop_after_two(est):
+        seen.append(est.n_iter_)
+        return est.n_iter_ >= 2
+
+    ae = AutoencoderTransformer(callbacks=[stop_after_two], **FAST).fit(X)
+    assert seen == [1, 2]
+    assert ae.n_iter_ == 2
+
+
+def test_verbose_shows_a_progress_bar_with_the_loss(digits, capsys):
+    X, _ = digits
+    AutoencoderTransformer(verbose=1, early_stopping=True, **FAST).fit(X)
+    err = capsys.readouterr().err
+    assert "AutoencoderTransformer" in err
+    assert "loss=" in err and "val_loss=" in err
+
+
+def test_divergence_raises_and_leaves_fresh_estimator_unfitted(digits):
+    X, _ = digits
+    ae = AutoencoderTransformer(optimizer="sgd", learning_rate=1e8, init="random", **FAST)
+    with pytest.raises(ValueError, match="diverged.*learning_rate"):
+        ae.fit(X)
+    with pytest.raises(NotFittedError):
+        ae.transform(X)
+
+
+# Bad input -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "X, error, match",
+    [
+        (np.array([[1.0, np.nan], [2.0, 3.0]]), ValueError, "NaN"),
+        (np.array([[1.0, np.inf], [2.0, 3.0]]), ValueError, "infinity"),
+        (np.arange(5.0), ValueError, "2D array"),
+        (np.empty((0, 3)), ValueError, "0 sample"),
+        (np.array([["a", "b"], ["c", "d"]]), ValueError, "convert"),
+    ],
+)
+def test_bad_training_data(X, error, match):
+    with pytest.raises(error, match=match):
+        AutoencoderTransformer(**FAST).fit(X)
+
+
+def test_wrong_widths_and_unfitted(digits):
+    X, _ = digits
+    ae = AutoencoderTransformer(n_components=3, **FAST)
+    with pytest.raises(NotFittedError):
+        ae.transform(X)
+    ae.fit(X)
+    with pytest.raises(ValueError, match="64 features"):
+        ae.transform(X[:, :10])
+    with pytest.raises(ValueError, match="n_components"):
+        ae.inverse_transform(np.zeros((2, 5)))
+    with pytest.raises(ValueError, match="NaN"):
+        ae.inverse_transform(np.full((2, 3), np.nan))
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"n_components": 0}, "n_components"),
+        ({"activation": "swish"}, "activation"),
+        ({"loss": "huber"}, "loss"),
+        ({"learning_rate": -1.0}, "learning_rate"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"validation_fraction": 1.0}, "validation_fraction"),
+        ({"loss": "bce", "output_activation": "identity"}, "sigmoid"),
+        ({"device": "cuda:99"}, "cuda"),
+    ],
+)
+def test_bad_parameters_name_the_problem(params, match, digits):
+    if params.get("device", "").startswith("cuda") and torch.cuda.device_count() > 99:
+        pytest.skip("a machine with 100 GPUs")
+    with pytest.raises(ValueError, match=match):
+        AutoencoderTransformer(**{**FAST, **params}).fit(digits[0])
+
+
+def test_bce_outside_unit_interval_is_a_clear_error(digits):
+    X, _ = digits  # pixels in [0, 16]
+    with pytest.raises(ValueError, match=r"needs X in \[0, 1\].*MinMaxScaler"):
+        AutoencoderTransformer(loss="bce", **FAST).fit(X)
+    ae = AutoencoderTransformer(loss="bce", **FAST).fit(X / 16)
+    X_hat = ae.inverse_transform(ae.transform(X / 16))
+    assert X_hat.min() >= 0 and X_hat.max() <= 1
+
+
+# Variants ------------------------------------------------------------------
+
+
+def test_denoising_corrupts_only_in_training(digits, monkeypatch):
+    X, _ = digits
+    calls = []
+    dae = DenoisingAutoencoder(n_components=4, noise="gaussian", noise_level=0.5, **FAST)
+    original = DenoisingAutoencoder._corrupt
+
+    def spy(self, batch, generator):
+        calls.append(batch.shape[0])
+        return original(self, batch, generator)
+
+    monkeypatch.setattr(DenoisingAutoencoder, "_corrupt", spy)
+    dae.fit(X)
+    assert sum(calls) == 5 * X.shape[0]  # every row of every epoch, fresh each batch
+    calls.clear()
+    np.testing.assert_array_equal(dae.transform(X), dae.transform(X))
+    dae.score(X)
+    assert calls == []
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"noise": "masking", "noise_level": 1.5}, "probability"),
+        ({"noise": "blur"}, "noise"),
+    ],
+)
+def test_denoising_bad_noise(params, match, digits):
+    with pytest.raises(ValueError, match=match):
+        DenoisingAutoencoder(**{**FAST, **params}).fit(digits[0])
+
+
+def test_topk_keeps_exactly_k_units(digits):
+    X, _ = digits
+    sae = SparseAutoencoder(n_components=8, sparsity="topk", k=3, **FAST).fit(X)
+    assert np.all((sae.transform(X) != 0).sum(axis=1) == 3)
+    with pytest.raises(ValueError, match="k=9 must be at most n_components=8"):
+        SparseAutoencoder(n_components=8, sparsity="topk", k=9, **FAST).fit(X)
+
+
+def test_kl_sparsity_code_in_unit_interval_and_pushed_to_target(digits):
+    X, _ = digits
+    params = dict(n_components=8, sparsity="kl", sparsity_target=0.05, **FAST)
+    weak = SparseAutoencoder(sparsity_weight=0.0, **params).fit(X).transform(X)
+    strong = SparseAutoencoder(sparsity_weight=1.0, **params).fit(X).transform(X)
+    assert weak.min() > 0 and weak.max() < 1
+    assert abs(strong.mean() - 0.05) < abs(weak.mean() - 0.05)
+
+
+def test_l1_sparsity_shrinks_the_code(digits):
+    X, _ = digits
+    params = dict(n_components=8, sparsity="l1", **FAST)
+    weak = SparseAutoencoder(sparsity_weight=0.0, **params).fit(X).transform(X)
+    strong = SparseAutoencoder(sparsity_weight=1.0, **params).fit(X).transform(X)
+    assert np.abs(strong).mean() < np.abs(weak).mean()

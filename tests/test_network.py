@@ -1,0 +1,97 @@
+"""The torch module: PCA start, tied weights, top-k and deterministic building."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+
+from skae._network import build_autoencoder, init_pca, principal_components
+
+
+@pytest.fixture(scope="module")
+def X():
+    return torch.from_numpy(load_digits().data[:300].astype(np.float32) / 16)
+
+
+def _build(X, seed=0, **kwargs):
+    return build_autoencoder(
+        X.shape[1], 5, generator=torch.Generator().manual_seed(seed), **kwargs
+    )
+
+
+def test_principal_components_match_sklearn(X):
+    components, mean = principal_components(X, 5)
+    pca = PCA(n_components=5).fit(X.numpy())
+    np.testing.assert_allclose(mean.numpy(), pca.mean_, atol=1e-5)
+    # Same subspace, axis by axis, up to sign.
+    overlap = np.abs(np.sum(components.numpy() * pca.components_, axis=1))
+    np.testing.assert_allclose(overlap, 1.0, atol=1e-3)
+
+
+def test_principal_components_of_narrow_data():
+    components, _ = principal_components(torch.randn(50, 3), 5)
+    assert components.shape == (3, 3)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"hidden_layer_sizes": (32, 16)},
+        {"hidden_layer_sizes": (32,), "tied_weights": True},
+        {"hidden_layer_sizes": (32,), "activation": "tanh"},
+    ],
+)
+def test_pca_init_reconstructs_exactly_as_pca(X, kwargs):
+    module = _build(X, **kwargs)
+    init_pca(module, *principal_components(X, 5))
+    pca = PCA(n_components=5).fit(X.numpy())
+    expected = pca.inverse_transform(pca.transform(X.numpy()))
+    with torch.no_grad():
+        code = module.encode(X)
+        reconstruction = module.decode(code).numpy()
+    np.testing.assert_allclose(reconstruction, expected, atol=1e-4)
+    np.testing.assert_allclose(np.abs(code.numpy()), np.abs(pca.transform(X.numpy())), atol=1e-4)
+
+
+def test_pca_init_with_more_units_than_features():
+    X = torch.randn(40, 3)
+    module = build_autoencoder(3, 5, generator=torch.Generator().manual_seed(0))
+    init_pca(module, *principal_components(X, 5))
+    with torch.no_grad():
+        np.testing.assert_allclose(module.decode(module.encode(X)), X, atol=1e-5)
+
+
+def test_tied_weights_share_the_encoder_matrices(X):
+    untied = _build(X, hidden_layer_sizes=(32,))
+    tied = _build(X, hidden_layer_sizes=(32,), tied_weights=True)
+    n_untied = sum(p.numel() for p in untied.parameters())
+    n_tied = sum(p.numel() for p in tied.parameters())
+    # The decoder keeps its biases but borrows all three weight matrices.
+    assert n_tied == n_untied - (5 * 64 + 5 * 32 + 32 * 64)
+    z = torch.randn(4, 5)
+    with torch.no_grad():
+        before = tied.decoder_linear(z)
+        tied.encoder_linear.weight.mul_(2)
+        after = tied.decoder_linear(z)
+    bias = tied.decoder_linear.bias
+    torch.testing.assert_close(after - bias, 2 * (before - bias))
+
+
+def test_top_k_keeps_the_largest_units():
+    module = build_autoencoder(6, 4, generator=torch.Generator().manual_seed(0), top_k=2)
+    with torch.no_grad():
+        module.encoder_linear.weight.copy_(torch.eye(4, 6))
+        module.encoder_linear.bias.zero_()
+        code = module.encode(torch.tensor([[1.0, -5.0, 3.0, 2.0, 0.0, 0.0]]))
+    torch.testing.assert_close(code, torch.tensor([[0.0, 0.0, 3.0, 2.0]]))
+
+
+def test_building_is_deterministic_and_leaves_global_rng_alone(X):
+    state = torch.get_rng_state()
+    a, b, c = _build(X, 0), _build(X, 0), _build(X, 1)
+    assert torch.equal(torch.get_rng_state(), state)
+    for pa, pb, pc in zip(a.parameters(), b.parameters(), c.parameters()):
+        assert torch.equal(pa, pb)
+    assert not all(torch.equal(pa, pc) for pa, pc in zip(a.parameters(), c.parameters()))

@@ -1,0 +1,55 @@
+"""The training core's pieces: devices, data placement, batching."""
+
+import numpy as np
+import pytest
+import torch
+
+from skae import _training
+
+
+def test_resolve_device():
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert _training.resolve_device("auto").type == expected
+    assert _training.resolve_device("cpu") == torch.device("cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            _training.resolve_device("cuda")
+
+
+def test_to_tensor_scales_by_chunks_without_touching_x(monkeypatch):
+    monkeypatch.setattr(_training, "_INFERENCE_ELEMENTS", 7 * 3)  # 7-row chunks
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    before = X.copy()
+    mean, scale = X.mean(axis=0), 2.5
+    out = _training.to_tensor(X, mean, scale, torch.device("cpu"))
+    assert out.dtype == torch.float32
+    np.testing.assert_allclose(out.numpy(), (X - mean) / scale, rtol=1e-6)
+    np.testing.assert_array_equal(X, before)
+
+
+def test_batched_inference_chunks_and_finishes():
+    X = np.arange(40.0).reshape(20, 2)
+    seen = []
+
+    def fn(chunk):
+        seen.append(chunk.shape[0])
+        return chunk.sum(dim=1, keepdim=True)
+
+    out = _training.batched_inference(
+        fn, X, 1.0, 2.0, torch.device("cpu"), 6, 1, finish=lambda v: v + 100
+    )
+    assert seen == [6, 6, 6, 2]
+    np.testing.assert_allclose(out[:, 0], ((X - 1) / 2).sum(axis=1) + 100)
+    assert out.dtype == X.dtype
+
+
+def test_run_epoch_visits_every_row_once_per_epoch():
+    from skae import AutoencoderTransformer
+
+    X = torch.arange(30.0).reshape(10, 3)
+    est = AutoencoderTransformer(hidden_layer_sizes=(), max_epochs=1, device="cpu")
+    est.fit(X.numpy())  # builds module_/optimizer_ for run_epoch to use
+    rows = []
+    est._corrupt = lambda batch, generator: rows.extend(batch[:, 0].tolist()) or batch
+    _training.run_epoch(est, X, 4, torch.Generator().manual_seed(0))
+    assert sorted(rows) == X[:, 0].tolist()
