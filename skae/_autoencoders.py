@@ -269,7 +269,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
     ):
         _store_params(self, locals())
 
-    def _check_params(self, X):
+    def _check_params(self):
         if self.noise in ("masking", "salt_and_pepper") and self.noise_level > 1:
             raise ValueError(
                 f"noise={self.noise!r} needs noise_level in [0, 1] (a probability), "
@@ -369,7 +369,7 @@ class SparseAutoencoder(BaseAutoencoder):
     ):
         _store_params(self, locals())
 
-    def _check_params(self, X):
+    def _check_params(self):
         if self.sparsity == "topk" and self.k is not None and self.k > self.n_components:
             raise ValueError(
                 f"k={self.k} must be at most n_components={self.n_components}."

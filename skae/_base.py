@@ -119,8 +119,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """Extra keyword arguments for :class:`skae._network.Autoencoder`."""
         return {}
 
-    def _check_params(self, X):
-        """Checks across parameters and data, beyond ``_parameter_constraints``."""
+    def _check_params(self):
+        """Checks across parameters, beyond ``_parameter_constraints``."""
 
     # Fitting ----------------------------------------------------------------
 
@@ -165,35 +165,46 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     def _fit(self, X, incremental):
         fresh = not ((incremental or self.warm_start) and hasattr(self, "module_"))
-        X = validate_data(self, X, reset=fresh, dtype=_FLOAT_DTYPES)
-        self._check_params(X)
+        # Parameter checks come first, so that a rejected call changes nothing.
+        self._check_params()
         output_activation = self._output_activation()
-        if output_activation == "sigmoid":
-            low, high = X.min(), X.max()
-            if low < 0 or high > 1:
-                raise ValueError(
-                    f"loss={self.loss!r} with output_activation='sigmoid' needs X in "
-                    f"[0, 1], but X has values in [{low:g}, {high:g}]. Scale X, for "
-                    "example with MinMaxScaler, or use loss='mse' with "
-                    "output_activation='identity'."
-                )
+        architecture = self._architecture(output_activation)
+        if not fresh and architecture != self._fitted_architecture:
+            raise ValueError(
+                "The network's shape parameters (n_components, hidden_layer_sizes, "
+                "activation, output_activation, tied_weights, ...) changed since the "
+                "last fit; continuing training needs the same network. Set "
+                "warm_start=False to fit a new one."
+            )
+        if any(not callable(callback) for callback in self.callbacks or ()):
+            raise TypeError(
+                "callbacks must be callables, called as callback(estimator) after "
+                f"each epoch; got {self.callbacks!r}."
+            )
+        device = _training.resolve_device(self.device) if fresh else self.device_
+        random_state = check_random_state(self.random_state) if fresh else self._random_state
+        X_train, X_val = self._validate_training_data(
+            X, fresh, incremental, output_activation, random_state
+        )
         if fresh:
-            self._random_state = check_random_state(self.random_state)
-            self.device_ = _training.resolve_device(self.device)
+            self._random_state, self.device_ = random_state, device
             self.mean_, self.scale_ = (
-                _moments(X) if output_activation == "identity" else (np.zeros(X.shape[1]), 1.0)
+                _moments(X_train)
+                if output_activation == "identity"
+                else (np.zeros(X_train.shape[1]), 1.0)
             )
 
-        X_train, X_val = X, None
-        if self.early_stopping and not incremental:
-            X_train, X_val = self._split_validation(X)
         data_device = _training.place_data(4 * X_train.size, self.device_)
         X_train = _training.to_tensor(X_train, self.mean_, self.scale_, data_device)
         if X_val is not None:
             X_val = _training.to_tensor(X_val, self.mean_, self.scale_, data_device)
 
         if fresh:
-            self._initialize(X_train, output_activation)
+            self._initialize(X_train, architecture)
+        elif not incremental:
+            # As in MLP, each fit starts its own optimizer, so that a changed
+            # optimizer, learning_rate or weight_decay takes effect.
+            self.optimizer_ = self._make_optimizer()
         if X_val is not None and self.validation_scores_ is None:
             # warm_start turned early stopping on after a fit without it.
             self.validation_scores_, self.best_validation_score_ = [], -math.inf
@@ -218,6 +229,51 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             )
         return self
 
+    def _validate_training_data(self, X, fresh, incremental, output_activation, random_state):
+        """Validate ``X`` and split off the validation rows.
+
+        ``validate_data`` records ``n_features_in_`` and ``feature_names_in_``
+        as it goes; if ``X`` is rejected, those are put back as they were, so
+        a failed call leaves a fitted estimator as it was.
+        """
+        names = ("n_features_in_", "feature_names_in_")
+        saved = {name: vars(self)[name] for name in names if name in vars(self)}
+        try:
+            X = validate_data(self, X, reset=fresh, dtype=_FLOAT_DTYPES)
+            if output_activation == "sigmoid":
+                low, high = X.min(), X.max()
+                if low < 0 or high > 1:
+                    raise ValueError(
+                        f"loss={self.loss!r} with output_activation='sigmoid' needs X "
+                        f"in [0, 1], but X has values in [{low:g}, {high:g}]. Scale X, "
+                        "for example with MinMaxScaler, or use loss='mse' with "
+                        "output_activation='identity'."
+                    )
+            if self.early_stopping and not incremental:
+                return self._split_validation(X, random_state)
+            return X, None
+        except Exception:
+            for name in names:
+                vars(self).pop(name, None)
+            vars(self).update(saved)
+            raise
+
+    def _architecture(self, output_activation):
+        """Everything that fixes the network's shape, validated."""
+        hidden = tuple(self.hidden_layer_sizes)
+        if not all(isinstance(h, Integral) and h >= 1 for h in hidden):
+            raise ValueError(
+                f"hidden_layer_sizes must be positive integers, got {hidden!r}."
+            )
+        return dict(
+            n_components=self.n_components,
+            hidden_layer_sizes=tuple(int(h) for h in hidden),
+            activation=self.activation,
+            output_activation=output_activation,
+            tied_weights=self.tied_weights,
+            **self._module_kwargs(),
+        )
+
     def _output_activation(self):
         if self.output_activation == "auto":
             return "sigmoid" if self.loss == "bce" else "identity"
@@ -228,7 +284,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             )
         return self.output_activation
 
-    def _split_validation(self, X):
+    def _split_validation(self, X, random_state):
         n_val = int(round(self.validation_fraction * X.shape[0]))
         if not 0 < n_val < X.shape[0]:
             raise ValueError(
@@ -236,32 +292,22 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 f"leaves no validation or no training rows out of n_samples="
                 f"{X.shape[0]}. Use more samples or a different validation_fraction."
             )
-        order = self._random_state.permutation(X.shape[0])
+        order = random_state.permutation(X.shape[0])
         return X[order[n_val:]], X[order[:n_val]]
 
-    def _initialize(self, X, output_activation):
+    def _initialize(self, X, architecture):
         """Build the network, its optimizer and empty histories for a fresh fit."""
         init_generator = torch.Generator().manual_seed(
             int(self._random_state.randint(_SEED_HIGH))
         )
         self.module_ = build_autoencoder(
-            X.shape[1],
-            self.n_components,
-            generator=init_generator,
-            hidden_layer_sizes=tuple(int(h) for h in self.hidden_layer_sizes),
-            activation=self.activation,
-            output_activation=output_activation,
-            tied_weights=self.tied_weights,
-            **self._module_kwargs(),
+            X.shape[1], generator=init_generator, **architecture
         ).to(self.device_)
+        self._fitted_architecture = architecture
         if self.init == "pca":
             components, mean = principal_components(X, self.n_components)
             init_pca(self.module_, components.to(self.device_), mean.to(self.device_))
-        self.optimizer_ = _training.OPTIMIZERS[self.optimizer](
-            self.module_.parameters(),
-            lr=self.learning_rate,
-            weight_decay=self.weight_decay,
-        )
+        self.optimizer_ = self._make_optimizer()
         self.loss_curve_ = []
         self.n_iter_ = 0
         self.best_loss_ = math.inf
@@ -270,6 +316,13 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             self.validation_scores_, self.best_validation_score_ = [], -math.inf
         else:
             self.validation_scores_ = self.best_validation_score_ = None
+
+    def _make_optimizer(self):
+        return _training.OPTIMIZERS[self.optimizer](
+            self.module_.parameters(),
+            lr=self.learning_rate,
+            weight_decay=self.weight_decay,
+        )
 
     def _forget_fit(self):
         """Leave the estimator unfitted, as before its first ``fit``."""
@@ -438,14 +491,13 @@ def _moments(X, rows=65536):
     """Column means and one global scale (root mean per-feature variance), by chunks.
 
     One scale for all features keeps the objective proportional to PCA's; a
-    constant X gets scale 1.
+    constant X gets scale 1. Deviations are divided by their peak before
+    squaring, so that huge but finite values do not overflow.
     """
-    mean = np.zeros(X.shape[1])
-    for start in range(0, X.shape[0], rows):
-        mean += X[start : start + rows].sum(axis=0, dtype=np.float64)
-    mean /= X.shape[0]
-    squares = 0.0
-    for start in range(0, X.shape[0], rows):
-        squares += float(((X[start : start + rows] - mean) ** 2).sum())
-    scale = math.sqrt(squares / X.size)
-    return mean, (scale if scale > 0 and math.isfinite(scale) else 1.0)
+    chunks = [slice(start, start + rows) for start in range(0, X.shape[0], rows)]
+    mean = sum(X[chunk].sum(axis=0, dtype=np.float64) for chunk in chunks) / X.shape[0]
+    peak = max(float(np.abs(X[chunk] - mean).max()) for chunk in chunks)
+    if not (0 < peak < math.inf):
+        return mean, 1.0
+    squares = sum(float((((X[chunk] - mean) / peak) ** 2).sum()) for chunk in chunks)
+    return mean, peak * math.sqrt(squares / X.size)

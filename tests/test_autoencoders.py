@@ -183,6 +183,23 @@ def test_user_arrays_are_not_modified(digits):
 # Training control ----------------------------------------------------------
 
 
+def test_early_stopping_never_ends_worse_than_the_pca_start(digits):
+    X, _ = digits
+    # A learning rate so large that every epoch is worse than the start.
+    ae = AutoencoderTransformer(
+        n_components=4, early_stopping=True, learning_rate=1.0, **{**FAST, "max_epochs": 3}
+    )
+    with pytest.warns(ConvergenceWarning):
+        ae.fit(X)
+    order = np.random.RandomState(0).permutation(X.shape[0])
+    split = int(round(0.1 * X.shape[0]))
+    X_train, X_val = X[order[split:]], X[order[:split]]
+    pca = PCA(n_components=4).fit(X_train)
+    pca_score = -np.mean((X_val - pca.inverse_transform(pca.transform(X_val))) ** 2)
+    assert max(ae.validation_scores_) < pca_score
+    np.testing.assert_allclose(ae.score(X_val), pca_score, rtol=1e-3)
+
+
 def test_history_and_convergence_warning(digits):
     X, _ = digits
     with pytest.warns(ConvergenceWarning, match="Maximum epochs"):
@@ -201,11 +218,14 @@ def test_early_stopping_restores_best_validation_weights(digits):
         early_stopping=True,
         n_iter_no_change=2,
         tol=0.0,
-        learning_rate=0.05,  # noisy enough that the last epoch is rarely the best
+        learning_rate=0.01,  # fast enough to pass the best epoch within 40
         **{**FAST, "max_epochs": 40},
     ).fit(X)
     assert len(ae.validation_scores_) == ae.n_iter_
-    assert ae.best_validation_score_ == max(ae.validation_scores_)
+    # A middle epoch was best: the last weights are not the ones to keep.
+    best_epoch = int(np.argmax(ae.validation_scores_))
+    assert 0 < best_epoch < ae.n_iter_ - 1
+    assert ae.best_validation_score_ == ae.validation_scores_[best_epoch]
     # Recompute the held-out split's score with the restored weights.
     order = np.random.RandomState(0).permutation(X.shape[0])
     X_val = X[order[: int(round(0.1 * X.shape[0]))]]
