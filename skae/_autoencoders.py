@@ -2,7 +2,11 @@
 
 from numbers import Integral, Real
 
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array
 
 from ._base import BaseAutoencoder, _store_params
 from .noise import NOISES
@@ -200,14 +204,17 @@ class DenoisingAutoencoder(BaseAutoencoder):
     {parameters}
 
     noise : {{"gaussian", "masking", "salt_and_pepper"}}, default="masking"
-        The corruption, from :mod:`skae.noise`. ``"masking"`` zeroes each
-        input (after centring, so it is set to its mean) with probability
-        ``noise_level``; ``"gaussian"`` adds noise of standard deviation
-        ``noise_level`` in units of the data's global scale;
-        ``"salt_and_pepper"`` sets entries to the batch's minimum or maximum.
+        The corruption, from :mod:`skae.noise`, applied in the units of
+        ``X``. ``"masking"`` sets each entry to 0 with probability
+        ``noise_level`` (a dropout mask on the input); ``"gaussian"`` adds
+        noise of standard deviation ``noise_level``; ``"salt_and_pepper"``
+        sets each entry with probability ``noise_level`` to the batch's
+        minimum or maximum.
 
     noise_level : float, default=0.2
-        Strength of the corruption.
+        Strength of the corruption: a probability for ``"masking"`` and
+        ``"salt_and_pepper"``, a standard deviation in ``X``'s units for
+        ``"gaussian"``. :meth:`corrupt` shows its effect.
 
     Attributes
     ----------
@@ -276,8 +283,50 @@ class DenoisingAutoencoder(BaseAutoencoder):
                 f"got {self.noise_level}."
             )
 
-    def _corrupt(self, X, generator):
-        return NOISES[self.noise](X, self.noise_level, generator)
+    def _corruption(self):
+        noise, level, scale = NOISES[self.noise], self.noise_level, self.scale_
+        mean = torch.as_tensor(self.mean_, dtype=torch.float32, device=self.device_)
+
+        def corrupt(X, generator):
+            # The noise acts in the user's units, where a masked entry is 0 and
+            # salt and pepper are the data's own extremes; X is scaled.
+            return (noise(X * scale + mean, level, generator) - mean) / scale
+
+        return corrupt
+
+    def corrupt(self, X, random_state=None):
+        """Corrupt ``X`` with this estimator's noise, as in training.
+
+        Useful to look at what the model learns to undo. Needs no fitting.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Clean data.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the noise.
+
+        Returns
+        -------
+        X_noisy : ndarray of shape (n_samples, n_features)
+            A corrupted copy of ``X``, in its float dtype.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skae import DenoisingAutoencoder
+        >>> dae = DenoisingAutoencoder(noise="masking", noise_level=0.5)
+        >>> X_noisy = dae.corrupt(np.ones((1000, 4)), random_state=0)
+        >>> sorted(np.unique(X_noisy)), round(float((X_noisy == 0).mean()), 1)
+        ([np.float64(0.0), np.float64(1.0)], 0.5)
+        """
+        self._validate_params()
+        self._check_params()
+        X = check_array(X, dtype=(np.float64, np.float32))
+        seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+        generator = torch.Generator().manual_seed(seed)
+        noisy = NOISES[self.noise](torch.from_numpy(X), self.noise_level, generator)
+        return noisy.numpy()
 
 
 @_fill_doc

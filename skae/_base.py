@@ -45,7 +45,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     """Base class for autoencoder transformers.
 
     Holds every piece of scikit-learn plumbing. Variants change behaviour only
-    through the hooks :meth:`_corrupt`, :meth:`_penalty`, :meth:`_module_kwargs`
+    through the hooks :meth:`_corruption`, :meth:`_penalty`, :meth:`_module_kwargs`
     and :meth:`_check_params`.
 
     Warning: This class should not be used directly. Use derived classes
@@ -107,9 +107,12 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     # Hooks for the variants -------------------------------------------------
 
-    def _corrupt(self, X, generator):
-        """Corrupt a training batch before encoding; the target stays clean."""
-        return X
+    def _corruption(self):
+        """``corrupt(batch, generator)`` for the scaled training batches, or None.
+
+        Called once per fit, after the scaling is set; the target stays clean.
+        """
+        return None
 
     def _penalty(self, code):
         """A term added to the loss of a batch, from its code (or None)."""
@@ -215,7 +218,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         max_epochs = 1 if incremental else self.max_epochs
         try:
             converged = _training.fit_loop(
-                self, X_train, X_val, max_epochs, batch_size, generator
+                self, X_train, X_val, max_epochs, batch_size, generator, self._corruption()
             )
         except FloatingPointError as exc:
             if not self.loss_curve_:

@@ -116,26 +116,26 @@ def batched_inference(fn, X, mean, scale, device, rows, out_width, finish=None):
 
 def objective(module, batch, loss, corrupt, penalty, generator):
     """The training loss of one batch: reconstruct the clean batch from its corruption."""
-    code, raw = module(corrupt(batch, generator))
+    code, raw = module(batch if corrupt is None else corrupt(batch, generator))
     value = LOSSES[loss](raw, batch, module.output_layer)
     extra = penalty(code)
     return value if extra is None else value + extra
 
 
-def train_step(est, batch, generator):
+def train_step(est, batch, generator, corrupt):
     """One optimizer step on ``batch``; returns the loss as a tensor (no host sync)."""
     optimizer = est.optimizer_
     optimizer.zero_grad(set_to_none=True)
     with _autocast(est):
         loss = objective(
-            est.module_, batch, est.loss, est._corrupt, est._penalty, generator
+            est.module_, batch, est.loss, corrupt, est._penalty, generator
         )
     loss.backward()
     optimizer.step()
     return loss.detach()
 
 
-def run_epoch(est, X, batch_size, generator):
+def run_epoch(est, X, batch_size, generator, corrupt=None):
     """One pass over ``X`` in shuffled index-sliced batches; returns the mean loss."""
     device = generator.device
     n_samples = X.shape[0]
@@ -147,7 +147,7 @@ def run_epoch(est, X, batch_size, generator):
     for start in range(0, n_samples, batch_size):
         index = order[start : start + batch_size]
         batch = X[index].to(device, non_blocking=True)
-        total += train_step(est, batch, generator) * index.shape[0]
+        total += train_step(est, batch, generator, corrupt) * index.shape[0]
     # The epoch's only host sync: one number read back.
     return total.item() / n_samples
 
@@ -170,14 +170,14 @@ def snapshot(module):
     return {k: v.detach().clone() for k, v in module.state_dict().items()}
 
 
-def fit_loop(est, X, X_val, max_epochs, batch_size, generator):
+def fit_loop(est, X, X_val, max_epochs, batch_size, generator, corrupt=None):
     """Train ``est.module_`` for up to ``max_epochs`` epochs on the tensor ``X``.
 
     Parameters
     ----------
     est : estimator
         Holds ``module_``, ``optimizer_``, the hyper-parameters, the hooks
-        ``_corrupt`` and ``_penalty``, and the history attributes that are
+        ``_penalty``, and the history attributes that are
         updated here.
     X : torch.Tensor
         Scaled training data, on the device or in host memory.
@@ -188,6 +188,8 @@ def fit_loop(est, X, X_val, max_epochs, batch_size, generator):
     batch_size : int
     generator : torch.Generator
         On the training device; drives shuffling and corruption.
+    corrupt : callable or None
+        ``corrupt(batch, generator)`` returns the corrupted input of a batch.
 
     Returns
     -------
@@ -212,7 +214,7 @@ def fit_loop(est, X, X_val, max_epochs, batch_size, generator):
     )
     try:
         for _ in epochs:
-            loss = run_epoch(est, X, batch_size, generator)
+            loss = run_epoch(est, X, batch_size, generator, corrupt)
             if not math.isfinite(loss):
                 module.load_state_dict(last_good)
                 # Its moments hold the non-finite gradients; later fits must not reuse them.

@@ -345,19 +345,40 @@ def test_denoising_corrupts_only_in_training(digits, monkeypatch):
     X, _ = digits
     calls = []
     dae = DenoisingAutoencoder(n_components=4, noise="gaussian", noise_level=0.5, **FAST)
-    original = DenoisingAutoencoder._corrupt
+    original = DenoisingAutoencoder._corruption
 
-    def spy(self, batch, generator):
-        calls.append(batch.shape[0])
-        return original(self, batch, generator)
+    def spy(self):
+        corrupt = original(self)
 
-    monkeypatch.setattr(DenoisingAutoencoder, "_corrupt", spy)
+        def counted(batch, generator):
+            calls.append(batch.shape[0])
+            return corrupt(batch, generator)
+
+        return counted
+
+    monkeypatch.setattr(DenoisingAutoencoder, "_corruption", spy)
     dae.fit(X)
     assert sum(calls) == 5 * X.shape[0]  # every row of every epoch, fresh each batch
     calls.clear()
     np.testing.assert_array_equal(dae.transform(X), dae.transform(X))
     dae.score(X)
     assert calls == []
+
+
+def test_masking_zeroes_entries_in_the_users_units(digits):
+    X, _ = digits  # mean pixel values far from 0: centring must not leak in
+    dae = DenoisingAutoencoder(n_components=4, noise="masking", noise_level=0.5, **FAST)
+    dae.fit(X)
+    batch = torch.from_numpy(((X - dae.mean_) / dae.scale_).astype(np.float32))
+    noisy = dae._corruption()(batch, torch.Generator().manual_seed(0)).numpy()
+    noisy = noisy * dae.scale_ + dae.mean_
+    masked = np.abs(noisy - X) > 1e-3
+    assert 0.4 < masked[X != 0].mean() < 0.6
+    np.testing.assert_allclose(noisy[masked], 0, atol=1e-3)
+    public = dae.corrupt(X, random_state=0)
+    assert public.dtype == X.dtype
+    assert np.all((public == 0) | (public == X))
+    np.testing.assert_array_equal(public, dae.corrupt(X, random_state=0))
 
 
 @pytest.mark.parametrize(

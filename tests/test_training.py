@@ -50,6 +50,9 @@ def test_run_epoch_visits_every_row_once_per_epoch():
     est = AutoencoderTransformer(hidden_layer_sizes=(), max_epochs=1, device="cpu")
     est.fit(X.numpy())  # builds module_/optimizer_ for run_epoch to use
     rows = []
-    est._corrupt = lambda batch, generator: rows.extend(batch[:, 0].tolist()) or batch
-    _training.run_epoch(est, X, 4, torch.Generator().manual_seed(0))
+    def corrupt(batch, generator):
+        rows.extend(batch[:, 0].tolist())
+        return batch
+
+    _training.run_epoch(est, X, 4, torch.Generator().manual_seed(0), corrupt)
     assert sorted(rows) == X[:, 0].tolist()
