@@ -308,8 +308,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         ).to(self.device_)
         self._fitted_architecture = architecture
         if self.init == "pca":
-            components, mean = principal_components(X, self.n_components)
-            init_pca(self.module_, components.to(self.device_), mean.to(self.device_))
+            pca = principal_components(X, self.n_components)
+            init_pca(self.module_, *(part.to(self.device_) for part in pca))
         self.optimizer_ = self._make_optimizer()
         self.loss_curve_ = []
         self.n_iter_ = 0

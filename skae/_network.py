@@ -149,22 +149,35 @@ class Autoencoder(nn.Module):
 
 
 @torch.no_grad()
-def init_pca(module, components, mean):
+def init_pca(module, components, mean, spread):
     """Set ``module`` to the PCA solution given orthonormal ``components``.
 
     The linear path becomes the PCA projection and reconstruction, and the last
     layer of each nonlinear correction outputs zero, so the untrained network
     reconstructs exactly as PCA does and training can only move it from there.
     ``components`` has shape (n_used, n_features) with ``n_used`` at most the
-    code width; the remaining code units start with zero weights.
+    code width; the remaining code units start with zero weights. ``spread``
+    holds the standard deviation of each principal coordinate: with a sigmoid
+    code, each unit gets the coordinate divided by four times its spread, which
+    keeps the sigmoid in its nearly linear range, and the decoder undoes that
+    map, so the start is close to PCA there too (tied weights cannot undo it).
     """
     enc, dec = module.encoder_linear, module.decoder_linear
+    n_used = components.shape[0]
     enc.weight.zero_()
-    enc.weight[: components.shape[0]] = components
+    enc.weight[:n_used] = components
+    dec_weight = enc.weight.t().clone()
+    dec_bias = mean.clone()
+    if isinstance(module.code_layer[0], nn.Sigmoid) and isinstance(dec, nn.Linear):
+        # sigmoid(u) ~ 1/2 + u/4 for small u, and u = coordinate / (4 * spread).
+        width = 4 * spread.clamp_min(torch.finfo(spread.dtype).eps)
+        enc.weight[:n_used] /= width[:, None]
+        dec_weight[:, :n_used] *= 4 * width
+        dec_bias -= dec_weight[:, :n_used].sum(dim=1) / 2
     enc.bias.copy_(-enc.weight @ mean)
     if isinstance(dec, nn.Linear):
-        dec.weight.copy_(enc.weight.t())
-    dec.bias.copy_(mean)
+        dec.weight.copy_(dec_weight)
+    dec.bias.copy_(dec_bias)
     if module.encoder_correction is None:
         return
     last = _linear_layers(module.encoder_correction)[-1]
@@ -208,11 +221,12 @@ def reset_parameters(module, generator):
 
 @torch.no_grad()
 def principal_components(X, n_components):
-    """The top principal axes and the mean of the rows of ``X``.
+    """The top principal axes of the rows of ``X``, their spreads and the mean.
 
-    Returns ``(components, mean)``: at most ``n_components`` orthonormal rows
-    (fewer when ``X`` is narrower), largest variance first, and the column
-    means. The covariance is formed without a centred copy of ``X``, and
+    Returns ``(components, mean, spread)``: at most ``n_components``
+    orthonormal rows (fewer when ``X`` is narrower), largest variance first;
+    the column means; and the standard deviation along each axis. The
+    covariance is formed without a centred copy of ``X``, and
     eigen-decomposed in float64; signs are fixed so that each axis's largest
     absolute entry is positive, making the result reproducible.
     """
@@ -220,9 +234,10 @@ def principal_components(X, n_components):
     mean = X.mean(dim=0, dtype=torch.float64)
     gram = (X.t() @ X).double() / n_samples
     covariance = gram - torch.outer(mean, mean)
-    _, vectors = torch.linalg.eigh(covariance)
+    values, vectors = torch.linalg.eigh(covariance)
     n_used = min(n_components, X.shape[1])
     components = vectors[:, -n_used:].flip(1).t()
+    spread = values[-n_used:].flip(0).clamp_min(0).sqrt()
     signs = torch.sign(components.gather(1, components.abs().argmax(1, keepdim=True)))
     components = components * signs
-    return components.to(X.dtype), mean.to(X.dtype)
+    return components.to(X.dtype), mean.to(X.dtype), spread.to(X.dtype)

@@ -21,16 +21,18 @@ def _build(X, seed=0, **kwargs):
 
 
 def test_principal_components_match_sklearn(X):
-    components, mean = principal_components(X, 5)
+    components, mean, spread = principal_components(X, 5)
     pca = PCA(n_components=5).fit(X.numpy())
     np.testing.assert_allclose(mean.numpy(), pca.mean_, atol=1e-5)
     # Same subspace, axis by axis, up to sign.
     overlap = np.abs(np.sum(components.numpy() * pca.components_, axis=1))
     np.testing.assert_allclose(overlap, 1.0, atol=1e-3)
+    np.testing.assert_allclose(spread.numpy() ** 2, pca.explained_variance_, rtol=1e-2)
 
 
 def test_principal_components_of_narrow_data():
-    components, _ = principal_components(torch.randn(50, 3), 5)
+    components, _, spread = principal_components(torch.randn(50, 3), 5)
+    assert spread.shape == (3,)
     assert components.shape == (3, 3)
 
 
@@ -53,6 +55,18 @@ def test_pca_init_reconstructs_exactly_as_pca(X, kwargs):
         reconstruction = module.decode(code).numpy()
     np.testing.assert_allclose(reconstruction, expected, atol=1e-4)
     np.testing.assert_allclose(np.abs(code.numpy()), np.abs(pca.transform(X.numpy())), atol=1e-4)
+
+
+def test_pca_init_with_a_sigmoid_code_starts_near_pca(X):
+    module = _build(X, hidden_layer_sizes=(32,), code_activation="sigmoid")
+    init_pca(module, *principal_components(X, 5))
+    pca = PCA(n_components=5).fit(X.numpy())
+    pca_error = np.mean((X.numpy() - pca.inverse_transform(pca.transform(X.numpy()))) ** 2)
+    with torch.no_grad():
+        code = module.encode(X)
+        error = torch.mean((module.decode(code) - X) ** 2).item()
+    assert 0.2 < code.mean().item() < 0.8  # mostly in the sigmoid's linear range
+    assert error < 1.1 * pca_error
 
 
 def test_pca_init_with_more_units_than_features():
