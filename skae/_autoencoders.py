@@ -322,7 +322,8 @@ class DenoisingAutoencoder(BaseAutoencoder):
         """
         self._validate_params()
         self._check_params()
-        X = check_array(X, dtype=(np.float64, np.float32))
+        # A copy: torch cannot wrap a read-only array, and X must stay untouched.
+        X = check_array(X, dtype=(np.float64, np.float32), copy=True)
         seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
         generator = torch.Generator().manual_seed(seed)
         noisy = NOISES[self.noise](torch.from_numpy(X), self.noise_level, generator)

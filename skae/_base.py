@@ -186,16 +186,12 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             )
         device = _training.resolve_device(self.device) if fresh else self.device_
         random_state = check_random_state(self.random_state) if fresh else self._random_state
-        X_train, X_val = self._validate_training_data(
+        X_train, X_val, moments = self._validate_training_data(
             X, fresh, incremental, output_activation, random_state
         )
         if fresh:
             self._random_state, self.device_ = random_state, device
-            self.mean_, self.scale_ = (
-                _moments(X_train)
-                if output_activation == "identity"
-                else (np.zeros(X_train.shape[1]), 1.0)
-            )
+            self.mean_, self.scale_ = moments
 
         data_device = _training.place_data(4 * X_train.size, self.device_)
         X_train = _training.to_tensor(X_train, self.mean_, self.scale_, data_device)
@@ -221,7 +217,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 self, X_train, X_val, max_epochs, batch_size, generator, self._corruption()
             )
         except FloatingPointError as exc:
-            if not self.loss_curve_:
+            if fresh and not self.loss_curve_:
                 self._forget_fit()
             raise ValueError(str(exc)) from None
         if not (converged or incremental):
@@ -233,7 +229,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return self
 
     def _validate_training_data(self, X, fresh, incremental, output_activation, random_state):
-        """Validate ``X`` and split off the validation rows.
+        """Validate ``X``, split off the validation rows, and scale a fresh fit.
+
+        Returns ``(X_train, X_val, moments)``; ``moments`` is the
+        ``(mean, scale)`` of a fresh fit's training rows, else None.
 
         ``validate_data`` records ``n_features_in_`` and ``feature_names_in_``
         as it goes; if ``X`` is rejected, those are put back as they were, so
@@ -252,9 +251,17 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                         "for example with MinMaxScaler, or use loss='mse' with "
                         "output_activation='identity'."
                     )
+            X_train, X_val = X, None
             if self.early_stopping and not incremental:
-                return self._split_validation(X, random_state)
-            return X, None
+                X_train, X_val = self._split_validation(X, random_state)
+            moments = None
+            if fresh:
+                moments = (
+                    _moments(X_train)
+                    if output_activation == "identity"
+                    else (np.zeros(X_train.shape[1]), 1.0)
+                )
+            return X_train, X_val, moments
         except Exception:
             for name in names:
                 vars(self).pop(name, None)
@@ -419,8 +426,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             error = module.decode(module.encode(batch)) - batch
             return (error**2).mean(dim=1, keepdim=True)
 
-        errors = self._infer(squared_error, X, 1)
-        return -errors[:, 0] * self.scale_**2
+        scores = self._infer(squared_error, X, 1)[:, 0]
+        scores *= -(self.scale_**2)  # in place: no more arrays as long as X
+        return scores
 
     def score(self, X, y=None):
         """Negative mean squared reconstruction error, in ``X``'s units.
@@ -493,14 +501,25 @@ def _loadable_device(device):
 def _moments(X, rows=65536):
     """Column means and one global scale (root mean per-feature variance), by chunks.
 
-    One scale for all features keeps the objective proportional to PCA's; a
-    constant X gets scale 1. Deviations are divided by their peak before
-    squaring, so that huge but finite values do not overflow.
+    One scale for all features keeps the objective proportional to PCA's.
+    Each chunk is summed in C order, so the result does not depend on the
+    memory layout of ``X``. Deviations are divided by their peak before
+    squaring, so that huge but finite values do not overflow. Data whose
+    spread is within rounding error of their mean are constant: scale 1.
     """
-    chunks = [slice(start, start + rows) for start in range(0, X.shape[0], rows)]
-    mean = sum(X[chunk].sum(axis=0, dtype=np.float64) for chunk in chunks) / X.shape[0]
-    peak = max(float(np.abs(X[chunk] - mean).max()) for chunk in chunks)
-    if not (0 < peak < math.inf):
+    chunks = [
+        np.ascontiguousarray(X[start : start + rows]) for start in range(0, X.shape[0], rows)
+    ]
+    mean = sum(chunk.sum(axis=0, dtype=np.float64) for chunk in chunks) / X.shape[0]
+    peak = max(float(np.abs(chunk - mean).max()) for chunk in chunks)
+    rounding = X.shape[0] * np.finfo(np.float64).eps * float(np.abs(mean).max())
+    if not (rounding < peak < math.inf):
         return mean, 1.0
-    squares = sum(float((((X[chunk] - mean) / peak) ** 2).sum()) for chunk in chunks)
-    return mean, peak * math.sqrt(squares / X.size)
+    squares = sum(float((((chunk - mean) / peak) ** 2).sum()) for chunk in chunks)
+    scale = peak * math.sqrt(squares / X.size)
+    if math.isinf(scale * scale):
+        raise ValueError(
+            f"X's values are too spread out to train on (their scale is {scale:.3g}, "
+            "and errors are measured in squared units); rescale X first."
+        )
+    return mean, scale

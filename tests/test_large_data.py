@@ -1,0 +1,200 @@
+"""Data too large for one piece: batched inference, memmap chunks, host-side data."""
+
+import importlib.util
+import json
+import math
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from _reliability_cases import ESTIMATORS, FAST, estimator_id, make_data
+from sklearn.base import clone
+
+from skae import AutoencoderTransformer, _training
+from skae._base import _moments
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+X = make_data(n_samples=100)
+METHODS = {
+    "transform": lambda est, X: est.transform(X),
+    "inverse_transform": lambda est, X: est.inverse_transform(X[:, : est.n_components]),
+    "score_samples": lambda est, X: est.score_samples(X),
+}
+
+
+def _count_chunks(monkeypatch, rows):
+    """Make inference use ``rows`` rows per chunk and record each chunk's size."""
+    sizes = []
+    real = _training.to_tensor
+
+    def to_tensor(X, *args):
+        sizes.append(X.shape[0])
+        return real(X, *args)
+
+    monkeypatch.setattr(_training, "inference_rows", lambda module: rows)
+    monkeypatch.setattr(_training, "to_tensor", to_tensor)
+    return sizes
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=estimator_id)
+def test_inference_runs_in_chunks_with_the_unchunked_result(
+    estimator, method, monkeypatch
+):
+    est = clone(estimator).fit(X)
+    whole = METHODS[method](est, X)
+    sizes = _count_chunks(monkeypatch, 7)
+    chunked = METHODS[method](est, X)
+    assert sizes == [7] * 14 + [2]
+    # Only the batch size of the matrix products differs: float32 rounding, in
+    # the data's units (squared for score_samples).
+    atol = 1e-5 * est.scale_ ** (2 if method == "score_samples" else 1)
+    np.testing.assert_allclose(chunked, whole, rtol=1e-5, atol=atol)
+
+
+def test_inference_rows_bound_the_widest_activation():
+    est = AutoencoderTransformer(
+        hidden_layer_sizes=(300, 40),
+        **{k: v for k, v in FAST.items() if k != "hidden_layer_sizes"},
+    ).fit(X)
+    rows = _training.inference_rows(est.module_)
+    assert rows * 300 <= _training._INFERENCE_ELEMENTS < (rows + 1) * 300
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_inference_allocates_no_array_as_large_as_the_input(method, monkeypatch):
+    big = make_data(n_samples=20_000, n_features=10)
+    est = AutoencoderTransformer(**FAST).fit(big[:200])
+    _count_chunks(monkeypatch, 500)
+    data = big if method != "inverse_transform" else np.ascontiguousarray(big[:, :2])
+    tracemalloc.start()
+    try:
+        out = METHODS[method](est, data)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # The result plus chunk-sized temporaries, far from another full-size array.
+    assert peak - out.nbytes < max(data.nbytes, out.nbytes) / 4
+
+
+def test_scaling_moments_by_chunks_match_whole_array():
+    mean, scale = _moments(X, rows=7)
+    np.testing.assert_allclose(mean, X.mean(axis=0), rtol=1e-12)
+    assert math.isclose(scale, math.sqrt(X.var(axis=0).mean()), rel_tol=1e-12)
+
+
+def _low_rank(n_samples, seed=0):
+    rng = np.random.RandomState(seed)
+    latent = rng.randn(n_samples, 2)
+    X = np.tanh(latent @ rng.randn(2, 8)) + 0.02 * rng.randn(n_samples, 8)
+    return (50 * X + 100).astype(np.float32)
+
+
+def test_partial_fit_over_memmap_chunks_learns_like_an_in_memory_fit(tmp_path):
+    data = _low_rank(2000)
+    path = tmp_path / "data.f32"
+    data.tofile(path)
+    mapped = np.memmap(path, dtype=np.float32, mode="r", shape=data.shape)
+    # A random start: only real training on the chunks can get near the fit.
+    params = dict(
+        n_components=2,
+        hidden_layer_sizes=(16,),
+        init="random",
+        learning_rate=1e-2,
+        batch_size=50,
+        device="cpu",
+        random_state=0,
+    )
+    passes, chunk = 10, 250
+    streamed = AutoencoderTransformer(**params)
+    for _ in range(passes):
+        for start in range(0, len(mapped), chunk):
+            streamed.partial_fit(mapped[start : start + chunk])
+    assert streamed.n_iter_ == passes * len(mapped) // chunk
+
+    in_memory = AutoencoderTransformer(max_epochs=passes, **params).fit(data)
+    mean_predictor = -float(data.var(axis=0).mean())
+    streamed_score, in_memory_score = streamed.score(data), in_memory.score(data)
+    assert in_memory_score > 0.1 * mean_predictor
+    assert streamed_score > 1.5 * in_memory_score  # scores are negative
+    # Chunks are not whole-data epochs: one chunk's worth of steps is far worse.
+    one_chunk = AutoencoderTransformer(**params).partial_fit(mapped[:chunk])
+    assert one_chunk.score(data) < 2 * streamed_score
+
+
+@pytest.mark.parametrize(
+    "free, n_bytes, expected",
+    [
+        (8 << 30, 1 << 30, "cuda:0"),
+        (8 << 30, 4 << 30, "cuda:0"),
+        (8 << 30, (4 << 30) + 1, "cpu"),
+    ],
+)
+def test_training_data_goes_to_host_memory_when_the_gpu_is_short(
+    free, n_bytes, expected, monkeypatch
+):
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (free, 80 << 30))
+    assert _training.place_data(n_bytes, torch.device("cuda:0")) == torch.device(
+        expected
+    )
+
+
+def test_cpu_training_data_stays_on_the_cpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "mem_get_info", pytest.fail)
+    assert _training.place_data(1 << 40, torch.device("cpu")) == torch.device("cpu")
+
+
+def test_fit_asks_for_room_for_the_float32_training_rows(monkeypatch):
+    requests = []
+    real = _training.place_data
+
+    def place_data(n_bytes, device):
+        requests.append(n_bytes)
+        return real(n_bytes, device)
+
+    monkeypatch.setattr(_training, "place_data", place_data)
+    AutoencoderTransformer(early_stopping=True, validation_fraction=0.2, **FAST).fit(X)
+    assert requests == [4 * 80 * X.shape[1]]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_fit_streaming_from_host_memory_equals_on_device_fit(monkeypatch):
+    params = {**FAST, "device": "cuda", "batch_size": 8}
+    on_device = AutoencoderTransformer(**params).fit(X)
+    monkeypatch.setattr(
+        _training, "place_data", lambda n_bytes, device: torch.device("cpu")
+    )
+    streamed = AutoencoderTransformer(**params).fit(X)
+    np.testing.assert_allclose(
+        streamed.transform(X), on_device.transform(X), rtol=1e-6, atol=1e-6
+    )
+
+
+def test_memory_benchmark_smoke_run(tmp_path, capsys):
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "memory.py"
+    spec = importlib.util.spec_from_file_location("memory_benchmark", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert "Usage:" in bench.__doc__
+
+    bench.main(
+        [
+            "--rows",
+            "20000",
+            "--fit-rows",
+            "500",
+            "--epochs",
+            "1",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    report = json.loads((tmp_path / "memory.json").read_text())
+    assert set(report["methods"]) == {"transform", "inverse_transform", "score_samples"}
+    transform = report["methods"]["transform"]
+    assert transform["output_mb"] == round(20000 * 2 * 4 / 2**20, 1)
+    assert transform["peak_rss_increase_mb"] >= 0 and transform["numpy_peak_mb"] > 0
+    assert "| transform |" in capsys.readouterr().out
