@@ -197,12 +197,12 @@ def init_pca(module, components, mean, spread):
 def build_autoencoder(n_features, n_components, *, generator, **kwargs):
     """Build an :class:`Autoencoder` on the CPU with weights drawn from ``generator``.
 
-    The module is created on the meta device first, so building it never draws
-    from (or advances) torch's global random generator.
+    torch's own initialisation draws from the global generator, so it runs
+    inside ``fork_rng``, which puts the global state back; the weights are
+    then redrawn from ``generator``.
     """
-    with torch.device("meta"):
+    with torch.random.fork_rng(devices=[]):
         module = Autoencoder(n_features, n_components, **kwargs)
-    module = module.to_empty(device="cpu")
     reset_parameters(module, generator)
     return module
 

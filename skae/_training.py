@@ -140,16 +140,21 @@ def run_epoch(est, X, batch_size, generator, corrupt=None):
     device = generator.device
     n_samples = X.shape[0]
     order = torch.randperm(n_samples, generator=generator, device=device)
-    if X.device != device:
+    on_device = X.device == device
+    if not on_device:
         order = order.to(X.device)
-    total = torch.zeros((), device=device)
     est.module_.train()
+    losses = []
     for start in range(0, n_samples, batch_size):
-        index = order[start : start + batch_size]
-        batch = X[index].to(device, non_blocking=True)
-        total += train_step(est, batch, generator, corrupt) * index.shape[0]
+        batch = X[order[start : start + batch_size]]
+        if not on_device:
+            batch = batch.to(device, non_blocking=True)
+        losses.append(train_step(est, batch, generator, corrupt))
+    # Batch losses are means: weight each by its rows (the last may be short).
+    weights = torch.full((len(losses),), float(batch_size), device=device)
+    weights[-1] = n_samples - batch_size * (len(losses) - 1)
     # The epoch's only host sync: one number read back.
-    return total.item() / n_samples
+    return (torch.stack(losses) @ weights).item() / n_samples
 
 
 def validation_loss(est, X_val):
