@@ -5,6 +5,7 @@ from ._autoencoders import (
     DenoisingAutoencoder,
     SparseAutoencoder,
 )
+from .interpolation import interpolate
 
 __version__ = "0.1.0"
 
@@ -12,5 +13,6 @@ __all__ = [
     "AutoencoderTransformer",
     "DenoisingAutoencoder",
     "SparseAutoencoder",
+    "interpolate",
     "__version__",
 ]

@@ -110,7 +110,7 @@ _ATTRIBUTES = """n_features_in_ : int
         Names of features seen during :term:`fit`, when ``X`` has string
         column names.
 
-    mean_ : ndarray of shape (n_features_in_,)
+    mean_ : ndarray of shape (n_features,)
         Per-feature mean removed before encoding (zeros with a sigmoid output).
 
     scale_ : float
@@ -348,7 +348,7 @@ class SparseAutoencoder(BaseAutoencoder):
     sparsity_target : float, default=0.05
         Target mean activation (rho) for ``"kl"``.
 
-    sparsity_weight : float, default=1e-3
+    sparsity_weight : float, default=0.1
         Weight (beta) of the ``"kl"`` or ``"l1"`` penalty.
 
     k : int, default=None
@@ -393,7 +393,7 @@ class SparseAutoencoder(BaseAutoencoder):
         *,
         sparsity="kl",
         sparsity_target=0.05,
-        sparsity_weight=1e-3,
+        sparsity_weight=0.1,
         k=None,
         hidden_layer_sizes=(100,),
         activation="relu",

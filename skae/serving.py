@@ -83,7 +83,7 @@ def export_encoder(est, device="cpu"):
     -------
     program : torch.export.ExportedProgram
         ``program.module()(X)`` maps a float32 tensor of shape
-        (n_samples, n_features_in_), in the units of the training data and
+        (n_samples, n_features), in the units of the training data and
         with any number of rows, to the float32 code that ``est.transform``
         returns.
 

@@ -1,0 +1,83 @@
+"""
+=======================================
+Anomaly detection with score_samples
+=======================================
+
+An autoencoder reconstructs what it was trained on well and anything else
+badly, so its reconstruction error flags samples unlike the training data.
+``score_samples`` returns minus that error, per sample: low scores are
+anomalies.
+
+Here the models train on every digit but the 7s; the test set mixes unseen
+images of the other digits with all the 7s, which should get the worst
+scores. PCA's reconstruction error, with as many components, is the
+baseline.
+"""
+
+import os
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import RocCurveDisplay, roc_auc_score
+from sklearn.model_selection import train_test_split
+
+from skae import AutoencoderTransformer
+from skae.plotting import plot_reconstructions
+
+if os.environ.get("SKAE_DATA"):
+    from skae.datasets import load_mnist
+
+    mnist = load_mnist()
+    X, y, image_shape = mnist.X_train[:10000], mnist.y_train[:10000], mnist.image_shape
+else:
+    digits = load_digits()
+    X, y, image_shape = digits.data / 16, digits.target, (8, 8)
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
+
+unseen = 7
+X_train, X_known, _, y_known = train_test_split(
+    X[y != unseen], y[y != unseen], random_state=0
+)
+X_test = np.vstack([X_known, X[y == unseen]])
+y_test = np.r_[y_known, y[y == unseen]]
+is_unseen = y_test == unseen
+
+ae = AutoencoderTransformer(
+    n_components=8, hidden_layer_sizes=(128,), early_stopping=True, random_state=0
+).fit(X_train)
+pca = PCA(n_components=8).fit(X_train)
+
+# The anomaly score: the reconstruction error, minus score_samples.
+ae_error = -ae.score_samples(X_test)
+pca_error = ((X_test - pca.inverse_transform(pca.transform(X_test))) ** 2).mean(axis=1)
+
+# %%
+# How well each error separates the 7s
+# ------------------------------------
+# The ROC curve of each score, with its area (AUC: 1 is a perfect ranking of
+# every 7 below every other digit, 0.5 is chance).
+
+fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
+for name, error in [("autoencoder", ae_error), ("PCA", pca_error)]:
+    RocCurveDisplay.from_predictions(is_unseen, error, name=name, ax=left)
+    print(f"{name} ROC AUC: {roc_auc_score(is_unseen, error):.3f}")
+left.set_title(f"Flagging unseen {unseen}s")
+bins = np.linspace(0, np.quantile(ae_error, 0.99), 40)
+right.hist(ae_error[~is_unseen], bins=bins, alpha=0.6, label="other digits")
+right.hist(ae_error[is_unseen], bins=bins, alpha=0.6, label=f"unseen {unseen}s")
+right.set_xlabel("autoencoder reconstruction error (MSE)")
+right.set_ylabel("test images")
+right.legend()
+plt.show()
+
+# %%
+# The test images the autoencoder flags most strongly, over their
+# reconstructions: the model pulls each towards a digit it knows.
+
+worst = np.argsort(ae_error)[::-1][:8]
+plot_reconstructions(ae, X_test[worst], image_shape)
+print("their digits:", y_test[worst])
