@@ -83,8 +83,7 @@ for name, model in models.items():
 # units; the sparse ones light up a few. The L1 model has switched its last
 # units off altogether: with PCA's start, the cheapest way to cut the L1 norm
 # is to drop the weakest principal directions. How strong a penalty must be
-# depends on the data: on MNIST (with ``SKAE_DATA``) the same KL weight
-# leaves the code dense.
+# depends on the data: check the codes when you change data sets.
 
 fig, axes = plt.subplots(1, 4, figsize=(11, 4), sharey=True, layout="constrained")
 for ax, (name, Z) in zip(axes, codes.items()):
