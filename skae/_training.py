@@ -78,13 +78,21 @@ def to_tensor(X, mean, scale, device):
     """Copy ``(X - mean) / scale`` into one float32 tensor on ``device``, by chunks.
 
     The scaling runs in ``X``'s own precision before the cast, and no temporary
-    as large as ``X`` is made; ``X`` itself is never modified.
+    as large as ``X`` is made; ``X`` itself is never modified. ``X`` is finite
+    (validated), so an infinite value here is one that float32 cannot hold.
     """
     rows = max(1, _INFERENCE_ELEMENTS // max(1, X.shape[1]))
     out = torch.empty(X.shape, dtype=torch.float32, device=device)
     for start in range(0, X.shape[0], rows):
-        chunk = (X[start : start + rows] - mean) / scale
-        out[start : start + rows] = torch.from_numpy(np.asarray(chunk, np.float32))
+        with np.errstate(over="ignore"):
+            chunk = np.asarray((X[start : start + rows] - mean) / scale, np.float32)
+        if not np.isfinite(chunk).all():
+            raise ValueError(
+                "X has values too far from the training data to compute with in "
+                f"float32: after centring and dividing by scale_={scale:.3g} some "
+                "exceed 3.4e38."
+            )
+        out[start : start + rows] = torch.from_numpy(chunk)
     return out
 
 

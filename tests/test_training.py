@@ -56,3 +56,14 @@ def test_run_epoch_visits_every_row_once_per_epoch():
 
     _training.run_epoch(est, X, 4, torch.Generator().manual_seed(0), corrupt)
     assert sorted(rows) == X[:, 0].tolist()
+
+
+def test_values_beyond_float32_after_scaling_are_a_clear_error():
+    from skae import AutoencoderTransformer
+
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    est = AutoencoderTransformer(hidden_layer_sizes=(4,), max_epochs=2, device="cpu").fit(X)
+    with pytest.raises(ValueError, match="float32"):
+        est.transform(np.full((2, 3), 1e300))
+    with pytest.raises(ValueError, match="float32"):
+        est.score_samples(np.full((2, 3), -1e300))
