@@ -2,13 +2,12 @@
 
 from numbers import Integral, Real
 
-import numpy as np
 import torch
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array
 
-from ._base import BaseAutoencoder, _store_params
+from ._base import _FLOAT_DTYPES, BaseAutoencoder, _store_params, _torch_generator
 from .noise import NOISES
 from .penalties import PENALTIES
 
@@ -323,9 +322,8 @@ class DenoisingAutoencoder(BaseAutoencoder):
         self._validate_params()
         self._check_params()
         # A copy: torch cannot wrap a read-only array, and X must stay untouched.
-        X = check_array(X, dtype=(np.float64, np.float32), copy=True)
-        seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-        generator = torch.Generator().manual_seed(seed)
+        X = check_array(X, dtype=_FLOAT_DTYPES, copy=True)
+        generator = _torch_generator(check_random_state(random_state))
         noisy = NOISES[self.noise](torch.from_numpy(X), self.noise_level, generator)
         return noisy.numpy()
 

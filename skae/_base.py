@@ -34,6 +34,11 @@ def _version():
     return __version__
 
 
+def _torch_generator(random_state, device="cpu"):
+    """A private ``torch.Generator`` seeded from a NumPy ``RandomState``."""
+    return torch.Generator(device=device).manual_seed(int(random_state.randint(_SEED_HIGH)))
+
+
 def _store_params(estimator, params):
     """Set each ``__init__`` argument as an attribute of the same name."""
     for name, value in params.items():
@@ -205,10 +210,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             # optimizer, learning_rate or weight_decay takes effect.
             self.optimizer_ = self._make_optimizer()
         if X_val is not None and self.validation_scores_ is None:
-            # warm_start turned early stopping on after a fit without it.
+            # Early stopping's history starts with its first fit, fresh or warm.
             self.validation_scores_, self.best_validation_score_ = [], -math.inf
-        generator = torch.Generator(device=self.device_)
-        generator.manual_seed(int(self._random_state.randint(_SEED_HIGH)))
+        generator = _torch_generator(self._random_state, self.device_)
         batch_size = 256 if self.batch_size == "auto" else self.batch_size
         batch_size = min(batch_size, X_train.shape[0])
         max_epochs = 1 if incremental else self.max_epochs
@@ -307,11 +311,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     def _initialize(self, X, architecture):
         """Build the network, its optimizer and empty histories for a fresh fit."""
-        init_generator = torch.Generator().manual_seed(
-            int(self._random_state.randint(_SEED_HIGH))
-        )
         self.module_ = build_autoencoder(
-            X.shape[1], generator=init_generator, **architecture
+            X.shape[1], generator=_torch_generator(self._random_state), **architecture
         ).to(self.device_)
         self._fitted_architecture = architecture
         if self.init == "pca":
@@ -322,10 +323,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.n_iter_ = 0
         self.best_loss_ = math.inf
         self._no_improvement_count = 0
-        if self.early_stopping:
-            self.validation_scores_, self.best_validation_score_ = [], -math.inf
-        else:
-            self.validation_scores_ = self.best_validation_score_ = None
+        self.validation_scores_ = self.best_validation_score_ = None
 
     def _make_optimizer(self):
         return _training.OPTIMIZERS[self.optimizer](

@@ -47,13 +47,12 @@ def resolve_device(device):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         resolved = torch.device(device)
-    except RuntimeError as exc:
+    except RuntimeError:
+        resolved = None
+    if resolved is None or resolved.type not in ("cpu", "cuda"):
         raise ValueError(
-            f"device={device!r} is not a valid torch device: use 'auto', 'cpu', "
-            "'cuda' or 'cuda:N'."
-        ) from exc
-    if resolved.type not in ("cpu", "cuda"):
-        raise ValueError(f"device={device!r} is not supported: use 'auto', 'cpu', 'cuda' or 'cuda:N'.")
+            f"device={device!r} is not supported: use 'auto', 'cpu', 'cuda' or 'cuda:N'."
+        )
     if resolved.type == "cuda":
         if not torch.cuda.is_available():
             raise ValueError(

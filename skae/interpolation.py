@@ -5,6 +5,8 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from ._base import _FLOAT_DTYPES
+
 SPACES = ("latent", "pixel")
 
 
@@ -63,7 +65,7 @@ def interpolate(est, x_a, x_b, n_steps=8, space="latent"):
             f"x_a and x_b must have the same number of features, got {x_a.size} "
             f"and {x_b.size}."
         )
-    ends = check_array(np.stack([x_a, x_b]), dtype=(np.float64, np.float32))
+    ends = check_array(np.stack([x_a, x_b]), dtype=_FLOAT_DTYPES)
     if ends.shape[1] != est.n_features_in_:
         raise ValueError(
             f"x_a and x_b have {ends.shape[1]} features, but {type(est).__name__} "

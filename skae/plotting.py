@@ -14,9 +14,9 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._autoencoders import SparseAutoencoder
+from ._base import _FLOAT_DTYPES
 from .interpolation import interpolate
 
-_FLOAT_DTYPES = (np.float64, np.float32)
 # Benchmark methods in the order their lines are drawn (and coloured).
 _METHODS = ("pca", "autoencoder", "denoising", "sparse")
 # Above this many distinct labels, a colour bar reads better than a legend.
