@@ -14,10 +14,16 @@ from .penalties import PENALTIES
 _PARAMETERS = """n_components : int, default=2
         Number of code units (the latent size).
 
-    hidden_layer_sizes : array-like of int, default=(100,)
+    hidden_layer_sizes : array-like of int or "auto", default="auto"
         Hidden widths of the encoder's nonlinear part; the decoder mirrors
         them. The network is a linear path (the PCA-like part) plus an MLP
         through these widths, each way. ``()`` gives a linear autoencoder.
+        ``"auto"`` sizes the MLP from the data: a first layer about twice
+        the number of features wide (a power of two from 64 to 512), then
+        layers of half the width while they stay at least four times
+        ``n_components``, three at most: ``(64, 32, 16)`` for 10 features
+        and one component, ``(512, 256, 128)`` for 784 pixels and 30
+        components. The widths used are in ``hidden_layer_sizes_``.
 
     activation : {"relu", "tanh", "sigmoid", "gelu", "leaky_relu", "elu"}, \
 default="relu"
@@ -45,12 +51,29 @@ default="relu"
         outputs zero, so training starts from PCA's reconstruction error and
         improves on it. With a constrained code (sigmoid or top-k) the start
         is near, not at, PCA. ``"random"`` uses PyTorch's default init.
+        A :class:`AutoencoderTransformer` fit without ``early_stopping``
+        never ends with a higher loss on its training data than it started
+        from: if it would, the starting weights are put back (with
+        ``early_stopping``, the starting weights compete as the best
+        validation epoch instead).
 
     optimizer : {"adam", "adamw", "sgd"}, default="adam"
         The optimizer; ``"sgd"`` uses Nesterov momentum 0.9.
 
     learning_rate : float, default=1e-3
-        Step size of the optimizer.
+        Step size of the optimizer (the peak of the schedule).
+
+    learning_rate_schedule : {"constant", "cosine"}, default="cosine"
+        How the step size changes during a ``fit``, updated after every
+        batch. ``"cosine"`` warms up linearly from near zero over the first
+        5% of the planned steps (``max_epochs`` epochs), then anneals to
+        zero along a half cosine. The warm-up keeps the first steps from
+        knocking the PCA start off its optimum, and the annealing lets the
+        fit settle in a minimum instead of plateauing at a constant rate.
+        Early stopping may end the fit before the annealing does. Each
+        ``fit`` with ``warm_start=True`` runs the schedule anew from the
+        current weights. ``partial_fit`` always uses the constant
+        ``learning_rate``, since a stream has no known end.
 
     weight_decay : float, default=0.0
         L2 penalty (decoupled for ``"adamw"``).
@@ -58,8 +81,11 @@ default="relu"
     batch_size : int or "auto", default="auto"
         Rows per training step; ``"auto"`` is ``min(256, n_samples)``.
 
-    max_epochs : int, default=200
-        Maximum number of passes over the training data.
+    max_epochs : int or "auto", default="auto"
+        Maximum number of passes over the training data, which is also the
+        length the ``"cosine"`` schedule is planned over. ``"auto"`` runs
+        about two million training rows through the network, at most 200
+        epochs: 200 epochs for small data, about 35 for 60000 rows.
 
     early_stopping : bool, default=False
         Whether to hold out ``validation_fraction`` of the training data,
@@ -74,7 +100,11 @@ default="relu"
 
     tol : float, default=1e-4
         Improvement that counts, on the training loss (in scaled units), or
-        on the validation error when ``early_stopping``.
+        on the validation error when ``early_stopping``. A fit that reaches
+        ``max_epochs`` warns with a ``ConvergenceWarning`` if it is still
+        improving: with a constant rate, whenever it never stopped
+        improving; with ``"cosine"``, only if its last epoch, run at a rate
+        near zero, still improved by more than ``tol``.
 
     device : str or torch.device, default="auto"
         ``"auto"`` picks CUDA when available, else the CPU; or ``"cpu"``,
@@ -123,6 +153,10 @@ _ATTRIBUTES = """n_features_in_ : int
 
     device_ : torch.device
         Where the module lives.
+
+    hidden_layer_sizes_ : tuple of int
+        The hidden widths of the network, ``hidden_layer_sizes`` with
+        ``"auto"`` resolved.
 
     loss_curve_ : list of float
         Training loss after each epoch, in scaled units.
@@ -251,7 +285,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
         *,
         noise="masking",
         noise_level=0.2,
-        hidden_layer_sizes=(100,),
+        hidden_layer_sizes="auto",
         activation="relu",
         output_activation="auto",
         loss="mse",
@@ -259,9 +293,10 @@ class DenoisingAutoencoder(BaseAutoencoder):
         init="pca",
         optimizer="adam",
         learning_rate=1e-3,
+        learning_rate_schedule="cosine",
         weight_decay=0.0,
         batch_size="auto",
-        max_epochs=200,
+        max_epochs="auto",
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -393,7 +428,7 @@ class SparseAutoencoder(BaseAutoencoder):
         sparsity_target=0.05,
         sparsity_weight=0.1,
         k=None,
-        hidden_layer_sizes=(100,),
+        hidden_layer_sizes="auto",
         activation="relu",
         output_activation="auto",
         loss="mse",
@@ -401,9 +436,10 @@ class SparseAutoencoder(BaseAutoencoder):
         init="pca",
         optimizer="adam",
         learning_rate=1e-3,
+        learning_rate_schedule="cosine",
         weight_decay=0.0,
         batch_size="auto",
-        max_epochs=200,
+        max_epochs="auto",
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,

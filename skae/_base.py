@@ -19,7 +19,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _training
-from ._network import ACTIVATIONS, build_autoencoder, init_pca, principal_components
+from ._network import (
+    ACTIVATIONS,
+    auto_hidden_layer_sizes,
+    build_autoencoder,
+    init_pca,
+    principal_components,
+)
 
 # Fitted state that holds tensors; pickled through torch.save so that a model
 # trained on CUDA can be loaded on a machine without a GPU.
@@ -59,7 +65,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": ["array-like"],
+        "hidden_layer_sizes": [StrOptions({"auto"}), "array-like"],
         "activation": [StrOptions(set(ACTIVATIONS) - {"identity"})],
         "output_activation": [StrOptions({"auto", "identity", "sigmoid"})],
         "loss": [StrOptions(set(_training.LOSSES))],
@@ -67,9 +73,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "init": [StrOptions({"pca", "random"})],
         "optimizer": [StrOptions(set(_training.OPTIMIZERS))],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate_schedule": [StrOptions(set(_training.SCHEDULES))],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -86,7 +93,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self,
         n_components=2,
         *,
-        hidden_layer_sizes=(100,),
+        hidden_layer_sizes="auto",
         activation="relu",
         output_activation="auto",
         loss="mse",
@@ -94,9 +101,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         init="pca",
         optimizer="adam",
         learning_rate=1e-3,
+        learning_rate_schedule="cosine",
         weight_decay=0.0,
         batch_size="auto",
-        max_epochs=200,
+        max_epochs="auto",
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -215,10 +223,28 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         generator = _torch_generator(self._random_state, self.device_)
         batch_size = 256 if self.batch_size == "auto" else self.batch_size
         batch_size = min(batch_size, X_train.shape[0])
-        max_epochs = 1 if incremental else self.max_epochs
+        if incremental:
+            # One epoch per call, with no known end to plan a schedule over.
+            max_epochs, schedule = 1, "constant"
+        else:
+            max_epochs, schedule = self._max_epochs(X_train), self.learning_rate_schedule
+        corrupt = self._corruption()
         try:
             converged = _training.fit_loop(
-                self, X_train, X_val, max_epochs, batch_size, generator, self._corruption()
+                self,
+                X_train,
+                X_val,
+                max_epochs,
+                batch_size,
+                generator,
+                corrupt,
+                schedule=schedule,
+                keep_start=(
+                    not incremental
+                    and X_val is None
+                    and corrupt is None
+                    and type(self)._penalty is BaseAutoencoder._penalty
+                ),
             )
         except FloatingPointError as exc:
             if fresh and not self.loss_curve_:
@@ -226,11 +252,16 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             raise ValueError(str(exc)) from None
         if not (converged or incremental):
             warnings.warn(
-                f"Maximum epochs ({self.max_epochs}) reached and the optimization "
+                f"Maximum epochs ({max_epochs}) reached and the optimization "
                 "hasn't converged yet.",
                 ConvergenceWarning,
             )
         return self
+
+    def _max_epochs(self, X_train):
+        if self.max_epochs == "auto":
+            return _training.auto_max_epochs(X_train.shape[0])
+        return self.max_epochs
 
     def _validate_training_data(self, X, fresh, incremental, output_activation, random_state):
         """Validate ``X``, split off the validation rows, and scale a fresh fit.
@@ -273,15 +304,23 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             raise
 
     def _architecture(self, output_activation):
-        """Everything that fixes the network's shape, validated."""
-        hidden = tuple(self.hidden_layer_sizes)
-        if not all(isinstance(h, Integral) and h >= 1 for h in hidden):
-            raise ValueError(
-                f"hidden_layer_sizes must be positive integers, got {hidden!r}."
-            )
+        """Everything that fixes the network's shape, validated.
+
+        ``hidden_layer_sizes="auto"`` stays a string here; it is resolved from
+        the data's width when the network is built.
+        """
+        hidden = self.hidden_layer_sizes
+        if not (isinstance(hidden, str) and hidden == "auto"):
+            hidden = tuple(hidden)
+            if not all(isinstance(h, Integral) and h >= 1 for h in hidden):
+                raise ValueError(
+                    f"hidden_layer_sizes must be positive integers or 'auto', got "
+                    f"{hidden!r}."
+                )
+            hidden = tuple(int(h) for h in hidden)
         return dict(
             n_components=self.n_components,
-            hidden_layer_sizes=tuple(int(h) for h in hidden),
+            hidden_layer_sizes=hidden,
             activation=self.activation,
             output_activation=output_activation,
             tied_weights=self.tied_weights,
@@ -311,10 +350,16 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     def _initialize(self, X, architecture):
         """Build the network, its optimizer and empty histories for a fresh fit."""
+        self._fitted_architecture = architecture
+        if architecture["hidden_layer_sizes"] == "auto":
+            architecture = {
+                **architecture,
+                "hidden_layer_sizes": auto_hidden_layer_sizes(X.shape[1], self.n_components),
+            }
+        self.hidden_layer_sizes_ = architecture["hidden_layer_sizes"]
         self.module_ = build_autoencoder(
             X.shape[1], generator=_torch_generator(self._random_state), **architecture
         ).to(self.device_)
-        self._fitted_architecture = architecture
         if self.init == "pca":
             pca = principal_components(X, self.n_components)
             init_pca(self.module_, *(part.to(self.device_) for part in pca))

@@ -197,6 +197,23 @@ def init_pca(module, components, mean, spread):
     dec_last.bias.sub_(module.decoder_correction(probe)[0])
 
 
+def auto_hidden_layer_sizes(n_features, n_components):
+    """Hidden widths for ``hidden_layer_sizes="auto"``.
+
+    The first layer is about twice as wide as the input (a power of two
+    between 64 and 512); each further layer halves it while it stays at least
+    four times the code's width, up to three layers. That gives (64, 32, 16)
+    for 10 features and a 1-unit code, (128,) for 64 features and 32 units,
+    and (512, 256, 128) for MNIST's 784 pixels and 30 units.
+    """
+    width = min(512, max(64, 2 ** math.ceil(math.log2(2 * n_features))))
+    sizes = [width]
+    while len(sizes) < 3 and width // 2 >= 4 * n_components:
+        width //= 2
+        sizes.append(width)
+    return tuple(sizes)
+
+
 def build_autoencoder(n_features, n_components, *, generator, **kwargs):
     """Build an :class:`Autoencoder` on the CPU with weights drawn from ``generator``.
 

@@ -2,6 +2,7 @@
 protocol (pipelines, search, pandas output, pickling), and the variants' hooks."""
 
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -187,7 +188,11 @@ def test_early_stopping_never_ends_worse_than_the_pca_start(digits):
     X, _ = digits
     # A learning rate so large that every epoch is worse than the start.
     ae = AutoencoderTransformer(
-        n_components=4, early_stopping=True, learning_rate=1.0, **{**FAST, "max_epochs": 3}
+        n_components=4,
+        early_stopping=True,
+        learning_rate=1.0,
+        learning_rate_schedule="constant",
+        **{**FAST, "max_epochs": 3},
     )
     with pytest.warns(ConvergenceWarning):
         ae.fit(X)
@@ -262,10 +267,16 @@ def test_callback_sees_history_and_can_stop(digits):
 
 def test_verbose_shows_a_progress_bar_with_the_loss(digits, capsys):
     X, _ = digits
-    AutoencoderTransformer(verbose=1, early_stopping=True, **FAST).fit(X)
+    ae = AutoencoderTransformer(verbose=1, early_stopping=True, **FAST).fit(X)
     err = capsys.readouterr().err
     assert "AutoencoderTransformer" in err
-    assert "loss=" in err and "val_loss=" in err
+    # Both errors are per-entry MSEs in X's units (digits' pixels run to 16),
+    # so they compare directly.
+    loss = float(re.findall(r"loss=([0-9.e+-]+)", err)[-1])
+    val_mse = float(re.findall(r"val_mse=([0-9.e+-]+)", err)[-1])
+    assert val_mse == pytest.approx(-ae.validation_scores_[-1], rel=1e-3)
+    assert loss == pytest.approx(ae.loss_curve_[-1] * ae.scale_**2, rel=1e-3)
+    assert 0.5 < loss / val_mse < 2
 
 
 def test_divergence_raises_and_leaves_fresh_estimator_unfitted(digits):
