@@ -20,9 +20,9 @@ _PARAMETERS = """n_components : int, default=2
         through these widths, each way. ``()`` gives a linear autoencoder.
         ``"auto"`` sizes the MLP from the data: a first layer about twice
         the number of features wide (a power of two from 64 to 512), then
-        layers of half the width while they stay at least four times
-        ``n_components``, three at most: ``(64, 32, 16)`` for 10 features
-        and one component, ``(512, 256, 128)`` for 784 pixels and 30
+        layers of half the width while they stay at least 128 wide and four
+        times ``n_components``, three at most: ``(64,)`` for 10 features,
+        ``(128,)`` for 64, ``(512, 256, 128)`` for 784 pixels and 30
         components. The widths used are in ``hidden_layer_sizes_``.
 
     activation : {"relu", "tanh", "sigmoid", "gelu", "leaky_relu", "elu"}, \
@@ -60,7 +60,7 @@ default="relu"
     optimizer : {"adam", "adamw", "sgd"}, default="adam"
         The optimizer; ``"sgd"`` uses Nesterov momentum 0.9.
 
-    learning_rate : float, default=1e-3
+    learning_rate : float, default=2e-3
         Step size of the optimizer (the peak of the schedule).
 
     learning_rate_schedule : {"constant", "cosine"}, default="cosine"
@@ -84,8 +84,8 @@ default="relu"
     max_epochs : int or "auto", default="auto"
         Maximum number of passes over the training data, which is also the
         length the ``"cosine"`` schedule is planned over. ``"auto"`` runs
-        about two million training rows through the network, at most 200
-        epochs: 200 epochs for small data, about 35 for 60000 rows.
+        about a million training rows through the network, at most 100
+        epochs: 100 epochs for small data, 17 for 60000 rows.
 
     early_stopping : bool, default=False
         Whether to hold out ``validation_fraction`` of the training data,
@@ -100,11 +100,12 @@ default="relu"
 
     tol : float, default=1e-4
         Improvement that counts, on the training loss (in scaled units), or
-        on the validation error when ``early_stopping``. A fit that reaches
-        ``max_epochs`` warns with a ``ConvergenceWarning`` if it is still
-        improving: with a constant rate, whenever it never stopped
-        improving; with ``"cosine"``, only if its last epoch, run at a rate
-        near zero, still improved by more than ``tol``.
+        on the validation error when ``early_stopping``. With a constant
+        rate, a fit that reaches ``max_epochs`` while still improving warns
+        with a ``ConvergenceWarning``. With ``"cosine"``, ``max_epochs`` is
+        the planned length of the annealing, at whose end the rate is zero
+        and the weights have stopped moving: reaching it is the fit's
+        planned end, not a cap, and does not warn.
 
     device : str or torch.device, default="auto"
         ``"auto"`` picks CUDA when available, else the CPU; or ``"cpu"``,
@@ -292,7 +293,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
         tied_weights=False,
         init="pca",
         optimizer="adam",
-        learning_rate=1e-3,
+        learning_rate=2e-3,
         learning_rate_schedule="cosine",
         weight_decay=0.0,
         batch_size="auto",
@@ -435,7 +436,7 @@ class SparseAutoencoder(BaseAutoencoder):
         tied_weights=False,
         init="pca",
         optimizer="adam",
-        learning_rate=1e-3,
+        learning_rate=2e-3,
         learning_rate_schedule="cosine",
         weight_decay=0.0,
         batch_size="auto",

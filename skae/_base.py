@@ -100,7 +100,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         tied_weights=False,
         init="pca",
         optimizer="adam",
-        learning_rate=1e-3,
+        learning_rate=2e-3,
         learning_rate_schedule="cosine",
         weight_decay=0.0,
         batch_size="auto",

@@ -201,14 +201,16 @@ def auto_hidden_layer_sizes(n_features, n_components):
     """Hidden widths for ``hidden_layer_sizes="auto"``.
 
     The first layer is about twice as wide as the input (a power of two
-    between 64 and 512); each further layer halves it while it stays at least
-    four times the code's width, up to three layers. That gives (64, 32, 16)
-    for 10 features and a 1-unit code, (128,) for 64 features and 32 units,
-    and (512, 256, 128) for MNIST's 784 pixels and 30 units.
+    between 64 and 512); each further layer halves it while it stays at
+    least 128 wide and four times the code's width, up to three layers.
+    That gives (64,) for 10 features, (128,) for 64 features, and
+    (512, 256, 128) for MNIST's 784 pixels and 30 units. Small data train in
+    a few steps per epoch, where each layer's fixed cost outweighs its
+    arithmetic, so narrow inputs get one layer.
     """
     width = min(512, max(64, 2 ** math.ceil(math.log2(2 * n_features))))
     sizes = [width]
-    while len(sizes) < 3 and width // 2 >= 4 * n_components:
+    while len(sizes) < 3 and width // 2 >= max(128, 4 * n_components):
         width //= 2
         sizes.append(width)
     return tuple(sizes)

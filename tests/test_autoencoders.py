@@ -3,6 +3,7 @@ protocol (pipelines, search, pandas output, pickling), and the variants' hooks."
 
 import pickle
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skae import AutoencoderTransformer, DenoisingAutoencoder, SparseAutoencoder
+from skae.datasets import make_manifold
 
 FAST = dict(hidden_layer_sizes=(16,), max_epochs=5, device="cpu", random_state=0)
 ALL = [AutoencoderTransformer, DenoisingAutoencoder, SparseAutoencoder]
@@ -427,3 +429,74 @@ def test_l1_sparsity_shrinks_the_code(digits):
     weak = SparseAutoencoder(sparsity_weight=0.0, **params).fit(X).transform(X)
     strong = SparseAutoencoder(sparsity_weight=1.0, **params).fit(X).transform(X)
     assert np.abs(strong).mean() < np.abs(weak).mean()
+
+
+def test_learning_rate_follows_the_schedule_per_step_and_is_restored(digits):
+    X, _ = digits
+    rates = {}
+
+    def record(est):
+        rates.setdefault(est.learning_rate_schedule, []).append(
+            est.optimizer_.param_groups[0]["lr"]
+        )
+
+    for schedule in ("constant", "cosine"):
+        ae = AutoencoderTransformer(
+            learning_rate_schedule=schedule,
+            callbacks=[record],
+            tol=0,
+            **{**FAST, "max_epochs": 20},
+        ).fit(X)
+        # A later partial_fit or warm start begins from the base rate again.
+        assert ae.optimizer_.param_groups[0]["lr"] == ae.learning_rate
+        assert "initial_lr" not in ae.optimizer_.param_groups[0]
+    assert rates["constant"] == [2e-3] * 20
+    cosine = rates["cosine"]
+    # Stepped per batch: the warm-up's 7 steps end within the first epoch.
+    assert cosine[0] == pytest.approx(2e-3, rel=0.05)
+    assert np.all(np.diff(cosine) < 0)
+    assert cosine[-1] < 1e-6
+
+
+@pytest.mark.parametrize("max_epochs", [1, 2, 5])
+@pytest.mark.parametrize("learning_rate", [1e-3, 3e-2])
+def test_fit_never_ends_worse_than_the_pca_start(max_epochs, learning_rate):
+    X, _ = make_manifold("swiss_roll", 300, random_state=0)
+    pca = PCA(n_components=1).fit(X)
+    pca_mse = np.mean((X - pca.inverse_transform(pca.transform(X))) ** 2)
+    ae = AutoencoderTransformer(
+        n_components=1,
+        learning_rate=learning_rate,
+        max_epochs=max_epochs,
+        batch_size=16,
+        random_state=0,
+    ).fit(X)
+    assert -ae.score(X) <= pca_mse * (1 + 1e-5)
+
+
+def test_start_is_kept_only_when_training_made_things_worse():
+    # PCA is exact on multiples: any step away from the start is worse.
+    X = seed004("multiples")
+    ae = AutoencoderTransformer(
+        n_components=1, learning_rate=0.1, max_epochs=3, random_state=0
+    ).fit(X)
+    start = AutoencoderTransformer(n_components=1, max_epochs=1, random_state=0)
+    start.set_params(learning_rate=1e-12).fit(X)
+    np.testing.assert_allclose(ae.transform(X), start.transform(X), rtol=1e-4)
+    # On curved data training improves on PCA, and its weights are kept.
+    X, _ = make_manifold("swiss_roll", 300, random_state=0)
+    pca = PCA(n_components=1).fit(X)
+    pca_mse = np.mean((X - pca.inverse_transform(pca.transform(X))) ** 2)
+    ae = AutoencoderTransformer(
+        n_components=1, max_epochs=30, batch_size=32, random_state=0
+    ).fit(X)
+    assert -ae.score(X) < 0.95 * pca_mse
+
+
+@pytest.mark.parametrize("kind, n_components", [("multiples", 1), ("noise", 5)])
+def test_default_fit_ends_without_convergence_warning(kind, n_components):
+    X = seed004(kind, n_samples=1000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        ae = AutoencoderTransformer(n_components=n_components, random_state=0).fit(X)
+    assert ae.hidden_layer_sizes_ == (64,)

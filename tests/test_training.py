@@ -67,3 +67,28 @@ def test_values_beyond_float32_after_scaling_are_a_clear_error():
         est.transform(np.full((2, 3), 1e300))
     with pytest.raises(ValueError, match="float32"):
         est.score_samples(np.full((2, 3), -1e300))
+
+
+def test_cosine_schedule_warms_up_then_anneals_to_zero():
+    weight = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([weight], lr=0.1)
+    scheduler = _training.make_scheduler(optimizer, "cosine", 100)
+    rates = []
+    for _ in range(100):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    peak = int(np.argmax(rates))
+    assert peak == 4  # 5% of 100 steps of warm-up
+    assert rates[0] == pytest.approx(0.1 / 5)
+    assert np.all(np.diff(rates[: peak + 1]) > 0)
+    assert np.all(np.diff(rates[peak + 1 :]) < 0)
+    assert rates[peak] == pytest.approx(0.1)
+    assert rates[-1] < 1e-3 * 0.1
+    assert _training.make_scheduler(optimizer, "constant", 100) is None
+
+
+def test_auto_max_epochs_fits_the_number_of_rows():
+    assert _training.auto_max_epochs(100) == 100
+    assert _training.auto_max_epochs(60_000) == 17
+    assert _training.auto_max_epochs(10**8) == 1
