@@ -212,7 +212,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             X_val = _training.to_tensor(X_val, self.mean_, self.scale_, data_device)
 
         if fresh:
-            self._initialize(X_train, architecture)
+            self._initialize(X_train, X_val, architecture)
         elif not incremental:
             # As in MLP, each fit starts its own optimizer, so that a changed
             # optimizer, learning_rate or weight_decay takes effect.
@@ -348,8 +348,13 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         order = random_state.permutation(X.shape[0])
         return X[order[n_val:]], X[order[:n_val]]
 
-    def _initialize(self, X, architecture):
-        """Build the network, its optimizer and empty histories for a fresh fit."""
+    def _initialize(self, X, X_val, architecture):
+        """Build the network, its optimizer and empty histories for a fresh fit.
+
+        The PCA start is fitted on every row given to ``fit``, the validation
+        rows included, so that it is the PCA a user would fit on the same
+        data; only the gradient steps are kept off the validation rows.
+        """
         self._fitted_architecture = architecture
         if architecture["hidden_layer_sizes"] == "auto":
             architecture = {
@@ -361,7 +366,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             X.shape[1], generator=_torch_generator(self._random_state), **architecture
         ).to(self.device_)
         if self.init == "pca":
-            pca = principal_components(X, self.n_components)
+            pca = principal_components(
+                X, self.n_components, *(() if X_val is None else (X_val,))
+            )
             init_pca(self.module_, *(part.to(self.device_) for part in pca))
         self.optimizer_ = self._make_optimizer()
         self.loss_curve_ = []

@@ -242,19 +242,21 @@ def reset_parameters(module, generator):
 
 
 @torch.no_grad()
-def principal_components(X, n_components):
+def principal_components(X, n_components, *more_rows):
     """The top principal axes of the rows of ``X``, their spreads and the mean.
 
     Returns ``(components, mean, spread)``: at most ``n_components``
     orthonormal rows (fewer when ``X`` is narrower), largest variance first;
-    the column means; and the standard deviation along each axis. The
-    covariance is formed without a centred copy of ``X``, and
+    the column means; and the standard deviation along each axis. Tensors
+    in ``more_rows`` count as further rows of ``X`` (without a concatenated
+    copy). The covariance is formed without a centred copy of ``X``, and
     eigen-decomposed in float64; signs are fixed so that each axis's largest
     absolute entry is positive, making the result reproducible.
     """
-    n_samples = X.shape[0]
-    mean = X.mean(dim=0, dtype=torch.float64)
-    gram = (X.t() @ X).double() / n_samples
+    blocks = (X, *more_rows)
+    n_samples = sum(block.shape[0] for block in blocks)
+    mean = sum(block.sum(dim=0, dtype=torch.float64) for block in blocks) / n_samples
+    gram = sum((block.t() @ block).double() for block in blocks) / n_samples
     covariance = gram - torch.outer(mean, mean)
     values, vectors = torch.linalg.eigh(covariance)
     n_used = min(n_components, X.shape[1])

@@ -90,10 +90,12 @@ def auto_max_epochs(n_samples):
 def make_scheduler(optimizer, schedule, n_steps):
     """A per-step learning-rate scheduler for ``n_steps`` planned steps, or None.
 
-    ``"cosine"`` ramps the rate up linearly over the first
-    ``_WARMUP_FRACTION`` of the steps, then anneals it to zero along a
-    half cosine at step ``n_steps``. The rate is a Python float, so
-    stepping the scheduler never waits for the device.
+    ``"cosine"`` ramps the rate up linearly from zero over the first
+    ``_WARMUP_FRACTION`` of the steps, then anneals it along a half cosine
+    to zero at the last step. The first step, at rate zero, only fills
+    Adam's moment estimates, so however short the fit, its first move is an
+    informed one. The rate is a Python float, so stepping the scheduler
+    never waits for the device.
     """
     if schedule == "constant":
         return None
@@ -101,8 +103,8 @@ def make_scheduler(optimizer, schedule, n_steps):
 
     def factor(step):
         if step < warmup:
-            return (step + 1) / warmup
-        progress = min(1.0, (step - warmup) / max(1, n_steps - warmup))
+            return step / warmup
+        progress = min(1.0, (step - warmup + 1) / max(1, n_steps - warmup))
         return 0.5 * (1.0 + math.cos(math.pi * progress))
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)

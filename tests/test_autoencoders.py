@@ -199,9 +199,9 @@ def test_early_stopping_never_ends_worse_than_the_pca_start(digits):
     with pytest.warns(ConvergenceWarning):
         ae.fit(X)
     order = np.random.RandomState(0).permutation(X.shape[0])
-    split = int(round(0.1 * X.shape[0]))
-    X_train, X_val = X[order[split:]], X[order[:split]]
-    pca = PCA(n_components=4).fit(X_train)
+    X_val = X[order[: int(round(0.1 * X.shape[0]))]]
+    # The PCA start is fitted on all the rows given to fit.
+    pca = PCA(n_components=4).fit(X)
     pca_score = -np.mean((X_val - pca.inverse_transform(pca.transform(X_val))) ** 2)
     assert max(ae.validation_scores_) < pca_score
     np.testing.assert_allclose(ae.score(X_val), pca_score, rtol=1e-3)
