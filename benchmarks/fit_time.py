@@ -97,15 +97,23 @@ def main(argv=None):
             )
     path = out / "fit_time.json"
     path.write_text(json.dumps(records, indent=2))
-    print("| dataset | method | k | fit s (median) | epochs | train R² |")
-    print("|---|---|---|---|---|---|")
+    print(markdown(records))
+    print(f"\nwrote {path}")
+
+
+def markdown(records):
+    """One row per data set and method."""
+    lines = [
+        "| dataset | method | k | fit s (median) | epochs | train R² |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in records:
         epochs = "" if r["epochs"] is None else r["epochs"]
-        print(
+        lines.append(
             f"| {r['dataset']} | {r['method']} | {r['n_components']} | "
             f"{r['fit_seconds']:.3f} | {epochs} | {r['train_r2']:.4f} |"
         )
-    print(f"\nwrote {path}")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -235,11 +235,3 @@ def test_time_budget_stops_before_overrunning(bench, monkeypatch):
     assert budget(None) is True  # at 9.5 s, an epoch of 3.5 s would overrun
     assert budget.hit
 
-
-def test_readme_first_python_block_runs_as_pasted():
-    readme = (ROOT / "README.md").read_text()
-    block = readme.split("```python\n", 1)[1].split("```", 1)[0]
-    namespace = {}
-    exec(compile(block, "README.md", "exec"), namespace)
-    assert namespace["Z"].shape == (1797, 2)
-    assert namespace["X_hat"].shape == namespace["X"].shape
