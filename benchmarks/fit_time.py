@@ -2,8 +2,10 @@
 
 Times ``fit`` of ``AutoencoderTransformer``, ``DenoisingAutoencoder`` and
 ``SparseAutoencoder`` with nothing set but ``n_components`` (and
-``random_state``) on seed 004's three families (``make_correlated``, 1000 rows
-by 10 columns, x up to 200, no scaler) and on scikit-learn's ``load_digits``
+``random_state``) on three linear data sets of ``make_correlated``, 1000 rows
+by 10 columns, x up to 200, no scaler: multiples of one latent (rank 1), the
+same plus a second latent offset (rank 2) and independent Gaussian noise
+(full rank); and on scikit-learn's ``load_digits``
 at ``n_components=8``. Each fit is repeated ``--repeats`` times after one
 untimed warm-up fit (the first fit in a process pays for PyTorch's imports);
 the median is reported, with the epochs run, the training R² and PCA's fit
@@ -13,7 +15,9 @@ Usage:
     python benchmarks/fit_time.py
     python benchmarks/fit_time.py --repeats 5 --out DIR
 
-Writes ``fit_time.json`` to ``--out`` (default ``benchmarks/results/``) and
+Writes ``fit_time.json`` to ``--out`` (default: a fresh
+``benchmarks/output/<script>-<timestamp>/``; ``--out benchmarks/results``
+refreshes the committed results) and
 prints a Markdown table.
 """
 
@@ -23,7 +27,6 @@ import platform
 import statistics
 import time
 import warnings
-from pathlib import Path
 
 import torch
 from sklearn.datasets import load_digits
@@ -34,7 +37,8 @@ from sklearn.metrics import r2_score
 from skae import AutoencoderTransformer, DenoisingAutoencoder, SparseAutoencoder
 from skae.datasets import make_correlated
 
-DEFAULT_OUT = Path(__file__).resolve().parent / "results"
+from _results import add_out_argument, environment, output_folder
+
 METHODS = {
     "pca": PCA,
     "autoencoder": AutoencoderTransformer,
@@ -67,8 +71,9 @@ def time_fit(Estimator, X, n_components, repeats):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    add_out_argument(parser, "fit_time.json")
     args = parser.parse_args(argv)
+    out = output_folder(args.out, "fit_time")
     warnings.simplefilter("ignore", ConvergenceWarning)
     AutoencoderTransformer(max_epochs=1).fit(load_digits().data[:50])  # warm-up
 
@@ -87,18 +92,28 @@ def main(argv=None):
                     train_r2=r2,
                     threads=torch.get_num_threads(),
                     machine=platform.processor() or platform.machine(),
+                    environment=environment("cpu", argv),
                 )
             )
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "fit_time.json").write_text(json.dumps(records, indent=2))
-    print("| dataset | method | k | fit s (median) | epochs | train R² |")
-    print("|---|---|---|---|---|---|")
+    path = out / "fit_time.json"
+    path.write_text(json.dumps(records, indent=2))
+    print(markdown(records))
+    print(f"\nwrote {path}")
+
+
+def markdown(records):
+    """One row per data set and method."""
+    lines = [
+        "| dataset | method | k | fit s (median) | epochs | train R² |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in records:
         epochs = "" if r["epochs"] is None else r["epochs"]
-        print(
+        lines.append(
             f"| {r['dataset']} | {r['method']} | {r['n_components']} | "
             f"{r['fit_seconds']:.3f} | {epochs} | {r['train_r2']:.4f} |"
         )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

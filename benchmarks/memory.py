@@ -27,7 +27,9 @@ Usage:
     python benchmarks/memory.py --device cuda
     python benchmarks/memory.py --help
 
-Writes ``memory.json`` to ``--out`` (default ``benchmarks/results/``) and
+Writes ``memory.json`` to ``--out`` (default: a fresh
+``benchmarks/output/<script>-<timestamp>/``; ``--out benchmarks/results``
+refreshes the committed results) and
 prints a Markdown table.
 """
 
@@ -37,13 +39,14 @@ import json
 import platform
 import time
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
 import torch
 
 import skae
 from skae import AutoencoderTransformer, _training
+
+from _results import add_out_argument, environment, output_folder
 
 MB = 2**20
 
@@ -177,20 +180,16 @@ def parse_args(argv=None):
         help="torch threads (default: torch's own choice)",
     )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=Path(__file__).parent / "results",
-        help="folder for memory.json",
-    )
+    add_out_argument(parser, "memory.json")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
+    out = output_folder(args.out, "memory")
     report = run(args)
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / "memory.json"
+    report["environment"] = environment(report["device"], argv)
+    path = out / "memory.json"
     path.write_text(json.dumps(report, indent=2))
     print(table(report))
     print(f"\nwrote {path}")

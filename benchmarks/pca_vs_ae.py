@@ -18,7 +18,9 @@ split:
 Data sets (``--datasets``):
 
 - ``multiples``, ``multiples_offset``, ``noise``: ``skae.datasets.make_correlated``,
-  2000 rows by 10 columns (ranks 1, 2 and 10); latent sizes 1, 2, 3, 5.
+  2000 rows by 10 columns: multiples of one latent (rank 1), the same plus a
+  second latent offset (rank 2), and independent Gaussian noise (full rank);
+  latent sizes 1, 2, 3, 5.
 - ``swiss_roll``, ``s_curve``, ``helix``: ``skae.datasets.make_manifold``, 2000
   rows in 20 dimensions (intrinsic dimension 2, 2 and 1); sizes 1, 2, 4, 8.
 - ``digits``: scikit-learn's ``load_digits``, pixels / 16 in [0, 1], 64
@@ -29,7 +31,11 @@ Data sets (``--datasets``):
   ``~/skae_data``, and downloaded if missing. Its records also hold
   ``test_sse_per_image``, the squared error summed over the 784 pixels and
   averaged over test images (Hinton & Salakhutdinov, 2006: deep autoencoder
-  3.00, PCA 13.87).
+  3.00, PCA 13.87), and ``probe_accuracy``: the test accuracy of
+  ``StandardScaler`` + ``LogisticRegression(max_iter=1000)`` fitted on the
+  training images' codes (PCA's components for PCA), scored on the test
+  images' codes, with ``probe_n_iter`` its iterations (a probe that does not
+  converge warns).
 - ``mnist_defaults``: the same data with the estimators' pure defaults (only
   ``n_components`` set), to show what an untuned user gets.
 
@@ -63,7 +69,8 @@ otherwise), which restores the best epoch's weights:
   also under the time budget.
 
 ``--quick`` shrinks everything (300 rows, 2 epochs, 2000 MNIST images) for a
-smoke test of a few seconds; its numbers mean nothing.
+smoke test of a few seconds; its numbers mean nothing, so it skips the checks
+(and says so).
 
 Checks (printed, and written to ``pca_vs_ae_checks.json``), on the
 ``"autoencoder"`` records at every latent size below the data's width:
@@ -85,15 +92,17 @@ Usage:
         --mnist-subset 5000 --time-budget 60          # quick MNIST check
     python benchmarks/pca_vs_ae.py --help
 
-Writes to ``--out`` (default ``benchmarks/results/``): ``pca_vs_ae.json`` (a
-list of records), ``pca_vs_ae_checks.json`` (the checks, the settings and the
-environment) and ``pca_vs_ae_<dataset>.png`` (test MSE against latent size,
-one line per method, log scale); prints a Markdown table.
+Writes to ``--out`` (default: a fresh ``benchmarks/output/pca_vs_ae-<timestamp>/``,
+git-ignored; ``--out benchmarks/results`` refreshes the committed results):
+``pca_vs_ae.json`` (a list of records), ``pca_vs_ae_checks.json`` (the checks,
+the settings and the machine) and ``pca_vs_ae_<dataset>.png`` (test error
+relative to the test variance against latent size, one line per method; bars
+of SSE per image for MNIST); prints Markdown tables, with the folder in the
+first and last lines. Exits with status 1 when a check fails.
 """
 
 import argparse
 import json
-import platform
 import time
 import warnings
 from collections.abc import Callable
@@ -101,20 +110,21 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-import sklearn
-import torch
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import r2_score
 from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from tqdm.auto import tqdm
 
-import skae
 from skae import AutoencoderTransformer, DenoisingAutoencoder, SparseAutoencoder
 from skae.datasets import load_mnist, make_correlated, make_manifold
 
-DEFAULT_OUT = Path(__file__).resolve().parent / "results"
+from _results import add_out_argument, environment, output_folder
+
 METHODS = {
     "pca": None,
     "autoencoder": AutoencoderTransformer,
@@ -129,6 +139,7 @@ QUICK_MNIST = 2000
 MNIST_HIDDEN = (512, 256)
 MNIST_BATCH_SIZE = 128
 MNIST_BUDGET = 900.0
+PROBE_MAX_ITER = 1000
 
 _EARLY = {"early_stopping": True, "validation_fraction": 0.1}
 LINEAR_AE = {
@@ -214,15 +225,17 @@ def _digits(args):
 
 
 def _mnist(args):
-    X_train, _, X_test, _ = load_mnist(args.data_home, return_X_y=True)
+    X_train, y_train, X_test, y_test = load_mnist(args.data_home, return_X_y=True)
     n_train = QUICK_MNIST if args.quick else args.mnist_subset
     if n_train is not None:
-        X_train, X_test = X_train[:n_train], X_test[: min(n_train, len(X_test))]
-    return X_train, X_test
+        n_test = min(n_train, len(X_test))
+        X_train, y_train = X_train[:n_train], y_train[:n_train]
+        X_test, y_test = X_test[:n_test], y_test[:n_test]
+    return X_train, X_test, y_train, y_test
 
 
 class Dataset(NamedTuple):
-    load: Callable  # args -> (X_train, X_test)
+    load: Callable  # args -> (X_train, X_test), or with (y_train, y_test) for a probe
     group: str  # "linear" or "nonlinear": which check applies
     sizes: tuple  # default latent sizes
     settings: dict  # keyword arguments of the three autoencoders
@@ -291,7 +304,20 @@ def _fit_method(method, n_components, settings, budget, X_train, X_test, args):
     }
     if method != "pca" and model.validation_scores_:
         record["best_validation_mse"] = -float(model.best_validation_score_)
-    return record, error
+    return model, record, error
+
+
+def linear_probe(model, X_train, y_train, X_test, y_test):
+    """Test accuracy of a logistic regression on the codes, and its iterations.
+
+    ``StandardScaler`` + ``LogisticRegression`` fitted on the training codes
+    and scored on the test codes: how much of the labels' information the
+    code keeps in linear form.
+    """
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=PROBE_MAX_ITER))
+    probe.fit(model.transform(X_train), y_train)
+    accuracy = probe.score(model.transform(X_test), y_test)
+    return float(accuracy), int(probe[-1].n_iter_.max())
 
 
 def run(args):
@@ -308,7 +334,7 @@ def run(args):
         if loader not in data:
             # One data set in memory at a time; mnist and mnist_defaults share it.
             data = {loader: loader(args)}
-        X_train, X_test = data[loader]
+        X_train, X_test, *labels = data[loader]
         if n_components >= X_train.shape[1]:
             skipped.add((dataset, n_components))
             continue
@@ -316,8 +342,13 @@ def run(args):
         with warnings.catch_warnings():
             # Hitting max_epochs is expected in a benchmark; n_iter is recorded.
             warnings.simplefilter("ignore", ConvergenceWarning)
-            measured, error = _fit_method(
+            model, measured, error = _fit_method(
                 method, n_components, settings, budget, X_train, X_test, args
+            )
+        if labels:
+            # Outside the filter above: a probe that does not converge says so.
+            measured["probe_accuracy"], measured["probe_n_iter"] = linear_probe(
+                model, X_train, labels[0], X_test, labels[1]
             )
         record = {
             "dataset": dataset,
@@ -389,8 +420,21 @@ def checks(records):
     return results
 
 
+def _relative(record):
+    return record["test_mse"] / record["test_variance"]
+
+
+def _pca_exact(pca):
+    """Whether PCA's test error is round-off: at most the linear floor."""
+    return pca["test_mse"] <= LINEAR_FLOOR * pca["test_variance"]
+
+
 def markdown(records):
-    """One row per data set and latent size: each method's test MSE."""
+    """One row per data set and latent size: each method's relative test error.
+
+    Then, for MNIST, one row per method: SSE per image, ratio to PCA, fit
+    time, epochs and linear-probe accuracy.
+    """
     methods = list(dict.fromkeys(r["method"] for r in records))
     cells = {(r["dataset"], r["n_components"], r["method"]): r for r in records}
     rows = sorted(
@@ -399,13 +443,18 @@ def markdown(records):
     )
     compare = "pca" in methods and "autoencoder" in methods
     header = ["dataset", "k", *methods] + (["ae/pca", "ae fit s"] if compare else [])
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines = [
+        "Test MSE / test variance (1 - R²). ae/pca: the autoencoder's test MSE "
+        "over PCA's; \"PCA exact\" where PCA's error is round-off (at most "
+        f"{LINEAR_FLOOR:g} x the variance).",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
     for dataset, k in rows:
         row = [dataset, str(k)]
         row += [
-            f"{cells[(dataset, k, m)]['test_mse']:.4g}"
-            if (dataset, k, m) in cells
-            else ""
+            f"{_relative(cells[(dataset, k, m)]):.3g}" if (dataset, k, m) in cells else ""
             for m in methods
         ]
         if compare:
@@ -413,23 +462,45 @@ def markdown(records):
                 cells.get((dataset, k, "autoencoder")),
                 cells.get((dataset, k, "pca")),
             )
-            both = ae is not None and pca is not None and pca["test_mse"] > 0
-            row.append(f"{ae['test_mse'] / pca['test_mse']:.3g}" if both else "")
+            if ae is None or pca is None:
+                row.append("")
+            elif _pca_exact(pca):
+                row.append("PCA exact")
+            else:
+                row.append(f"{ae['test_mse'] / pca['test_mse']:.3g}")
             row.append(f"{ae['fit_seconds']:.2f}" if ae is not None else "")
         lines.append("| " + " | ".join(row) + " |")
-    for r in records:
-        if "test_sse_per_image" in r:
-            epochs = "" if r["n_iter"] is None else f", {r['n_iter']} epochs"
-            lines.append(
-                f"{r['dataset']} k={r['n_components']} {r['method']}: test SSE per "
-                f"image {r['test_sse_per_image']:.2f} (fit {r['fit_seconds']:.0f} s"
-                f"{epochs})"
-            )
+    images = [r for r in records if "test_sse_per_image" in r]
+    if images:
+        lines += [
+            "",
+            "| dataset | k | method | SSE/image | ratio to PCA | fit s | epochs "
+            "| probe accuracy |",
+            "|---|---|---|---:|---:|---:|---:|---:|",
+        ]
+    for r in images:
+        pca = cells.get((r["dataset"], r["n_components"], "pca"))
+        ratio = (
+            f"{r['test_sse_per_image'] / pca['test_sse_per_image']:.3f}" if pca else ""
+        )
+        probe = r.get("probe_accuracy")
+        lines.append(
+            f"| {r['dataset']} | {r['n_components']} | {r['method']} | "
+            f"{r['test_sse_per_image']:.2f} | {ratio} | {r['fit_seconds']:.1f} | "
+            f"{'' if r['n_iter'] is None else r['n_iter']} | "
+            f"{'' if probe is None else format(probe, '.2%')} |"
+        )
     return "\n".join(lines)
 
 
 def plot(records, dataset, path):
-    """Save ``skae.plotting.plot_pca_vs_ae``'s figure of one data set to ``path``."""
+    """Save ``skae.plotting.plot_pca_vs_ae``'s figure of one data set to ``path``.
+
+    MNIST's one latent size gets bars of SSE per image; the others, lines of
+    the error relative to the test variance, floored at ``LINEAR_FLOOR``
+    (PCA's round-off on exact low-rank data would otherwise stretch the axis
+    over twenty decades).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -437,8 +508,11 @@ def plot(records, dataset, path):
 
     from skae.plotting import plot_pca_vs_ae
 
-    fig = plot_pca_vs_ae(records, dataset)
-    fig.savefig(path, dpi=100)
+    if dataset.startswith("mnist"):
+        fig = plot_pca_vs_ae(records, dataset, metric="test_sse_per_image")
+    else:
+        fig = plot_pca_vs_ae(records, dataset, metric="relative_mse", floor=LINEAR_FLOOR)
+    fig.savefig(path, dpi=150)
     plt.close(fig)
 
 
@@ -472,7 +546,7 @@ def parse_args(argv):
     )
     parser.add_argument("--quick", action="store_true", help="tiny smoke test")
     parser.add_argument("--device", default="auto", help="skae device (default: auto)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
+    add_out_argument(parser, "the JSON files and figures")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-epochs", type=int, help="override every max_epochs")
     parser.add_argument(
@@ -500,14 +574,16 @@ def parse_args(argv):
 
 
 def main(argv=None):
+    """Run, write and print; returns 1 when a check fails, else 0."""
     args = parse_args(argv)
+    out = output_folder(args.out, "pca_vs_ae")
     start = time.perf_counter()
     records = run(args)
     wall_seconds = time.perf_counter() - start
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "pca_vs_ae.json").write_text(json.dumps(records, indent=2))
-    results = checks(records)
-    (args.out / "pca_vs_ae_checks.json").write_text(
+    (out / "pca_vs_ae.json").write_text(json.dumps(records, indent=2))
+    # A smoke run trains too little for the checks to mean anything.
+    results = None if args.quick else checks(records)
+    (out / "pca_vs_ae_checks.json").write_text(
         json.dumps(
             {
                 "checks": results,
@@ -519,31 +595,27 @@ def main(argv=None):
                 "settings": {
                     name: _described(*_settings(args, name)) for name in args.datasets
                 },
-                "environment": {
-                    "python": platform.python_version(),
-                    "platform": platform.platform(),
-                    "skae": skae.__version__,
-                    "torch": torch.__version__,
-                    "sklearn": sklearn.__version__,
-                    "torch_threads": torch.get_num_threads(),
-                },
+                "environment": environment(args.device, argv),
             },
             indent=2,
         )
     )
     for dataset in dict.fromkeys(r["dataset"] for r in records):
-        plot(records, dataset, args.out / f"pca_vs_ae_{dataset}.png")
+        plot(records, dataset, out / f"pca_vs_ae_{dataset}.png")
     print(markdown(records))
     print()
-    for check in results:
+    if results is None:
+        print("checks skipped: --quick trains too little for them to mean anything")
+    for check in results or []:
         status = "PASS" if check["passed"] else "FAIL"
         ratios = ", ".join(
             f"k={k}: {'n/a' if v is None else format(v, '.3g')}"
             for k, v in check["ratio_to_pca"].items()
         )
         print(f"{status} {check['dataset']}: {check['rule']} (ratios {ratios})")
-    print(f"\nwall time {wall_seconds:.0f} s; results in {args.out}")
+    print(f"\nwall time {wall_seconds:.0f} s; results in {out}")
+    return int(not all(check["passed"] for check in results or []))
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -30,7 +30,7 @@ Workloads:
   the CPU and 256 on CUDA; synthetic pixels in [0, 1] unless ``--data-home``
   points at the MNIST files. Per-epoch times scale with the number of rows,
   their ratios do not, so the CPU default uses 10000 rows.
-- ``tabular``: seed 004's shape, 1000 rows by 10 columns (column j is x * (j+1)),
+- ``tabular``: rank-1 multiples, 1000 rows by 10 columns (column j is x * (j+1)),
   batch 100, skae's default network (one hidden layer of 100, 2 code units).
 
 On the CPU the script checks the speed targets (skae's epoch at most 1.1x the
@@ -52,7 +52,9 @@ Usage:
     python benchmarks/speed.py --workloads tabular --tabular-epochs 100
     python benchmarks/speed.py --help
 
-Writes ``speed.json`` to ``--out`` (default ``benchmarks/results/``) and prints
+Writes ``speed.json`` to ``--out`` (default: a fresh
+``benchmarks/output/<script>-<timestamp>/``; ``--out benchmarks/results``
+refreshes the committed results) and prints
 Markdown tables.
 """
 
@@ -64,7 +66,6 @@ import statistics
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -78,9 +79,10 @@ from skae import AutoencoderTransformer
 from skae._network import TiedLinear, build_autoencoder
 from skae._training import inference_rows, resolve_device
 
+from _results import add_out_argument, environment, output_folder
+
 LEARNING_RATE = 1e-3
 CONTENDERS = ("skae", "dataloader", "slicing", "skorch")
-DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 
 # (workload, numerator, denominator, bound, kind): the CPU speed targets.
 # "at_most" asks numerator / denominator <= bound, "at_least" asks >= bound.
@@ -315,7 +317,7 @@ def make_data(name, n_samples, data_home, rng):
     """The rows of a workload (float32) and a word on where they came from."""
     if name == "tabular":
         x = rng.uniform(0, 200, size=(n_samples, 1))
-        return (x * np.arange(1, 11)).astype(np.float32), "seed-004 multiples"
+        return (x * np.arange(1, 11)).astype(np.float32), "rank-1 multiples"
     if data_home is not None:
         from skae.datasets import load_mnist
 
@@ -508,8 +510,7 @@ def parse_args(argv):
     parser.add_argument("--threads", type=int, default=None,
                         help="torch.set_num_threads (default: torch's choice)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help="folder for speed.json")
+    add_out_argument(parser, "speed.json")
     args = parser.parse_args(argv)
     if min(args.epochs, args.tabular_epochs) < 2:
         parser.error("--epochs and --tabular-epochs must be at least 2 (one is a warm-up)")
@@ -518,6 +519,7 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
+    out = output_folder(args.out, "speed")
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
@@ -541,11 +543,11 @@ def main(argv=None):
             "python": platform.python_version(),
             "argv": sys.argv[1:] if argv is None else list(argv),
         },
+        "environment": environment(device, argv),
         "workloads": workloads,
         "targets": check_targets(workloads) if device.type == "cpu" else [],
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / "speed.json"
+    path = out / "speed.json"
     path.write_text(json.dumps(report, indent=2))
     print(markdown(report))
     print(f"\nwrote {path}")

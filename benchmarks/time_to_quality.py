@@ -29,7 +29,9 @@ Usage:
 
 Writes ``time_to_quality.json`` and ``time_to_quality.png`` (error against
 wall time for both inits, with PCA's error and the target) to ``--out``
-(default ``benchmarks/results/``).
+(default: a fresh
+``benchmarks/output/<script>-<timestamp>/``; ``--out benchmarks/results``
+refreshes the committed results).
 """
 
 import argparse
@@ -39,7 +41,6 @@ import platform
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -52,7 +53,8 @@ import skae
 from skae import AutoencoderTransformer
 from skae._training import resolve_device
 
-DEFAULT_OUT = Path(__file__).resolve().parent / "results"
+from _results import add_out_argument, environment, output_folder
+
 INITS = ("pca", "random")
 TARGET_RATIO_MNIST = 0.35
 # Digits' 1437 training images overfit before 0.35 x PCA (the best test error
@@ -227,13 +229,13 @@ def parse_args(argv):
     parser.add_argument("--threads", type=int, default=None,
                         help="torch.set_num_threads (default: torch's choice)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help="folder for time_to_quality.json and .png")
+    add_out_argument(parser, "time_to_quality.json and .png")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
+    out = output_folder(args.out, "time_to_quality")
     if args.threads:
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
@@ -295,11 +297,11 @@ def main(argv=None):
             "python": platform.python_version(),
             "argv": sys.argv[1:] if argv is None else list(argv),
         },
+        "environment": environment(device, argv),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    json_path = args.out / "time_to_quality.json"
+    json_path = out / "time_to_quality.json"
     json_path.write_text(json.dumps(report, indent=2))
-    png_path = args.out / "time_to_quality.png"
+    png_path = out / "time_to_quality.png"
     plot(report, png_path)
     print(summary_table(report))
     print(f"\nwrote {json_path} and {png_path}")

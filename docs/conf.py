@@ -5,8 +5,11 @@ gallery's examples run during the build. ``-D plot_gallery=0`` skips running
 them.
 """
 
+import inspect
 import os
 import re
+import sys
+from pathlib import Path
 
 import torch
 
@@ -21,18 +24,22 @@ author = "the skae developers"
 copyright = "the skae developers"
 version = release = skae.__version__
 
+# benchmark_results (in docs/) writes the Benchmarks page's tables from the
+# committed JSON files.
+sys.path.insert(0, str(Path(__file__).parent))
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "benchmark_results",
 ]
 # No intersphinx: the build must work offline, so references to scikit-learn,
 # PyTorch and matplotlib objects render as plain names.
 
 templates_path = ["_templates"]
 # The gallery's sources: sphinx-gallery turns them into auto_examples/.
-exclude_patterns = ["_build", "examples"]
+exclude_patterns = ["_build", "examples", "_generated"]
 default_role = "literal"
 
 autosummary_generate = True
@@ -87,5 +94,37 @@ def _offline_references(app, what, name, obj, options, lines):
         lines[i] = line
 
 
+def _from_sklearn(member):
+    return getattr(member, "__module__", "").startswith("sklearn.")
+
+
+def _skip_sklearn_members(app, what, name, obj, skip, options):
+    """Leave scikit-learn's inherited methods to scikit-learn's documentation."""
+    return True if _from_sklearn(obj) else None
+
+
+def _point_to_sklearn(app, what, name, obj, options, lines):
+    """Name, under a skae class, the methods it inherits from scikit-learn."""
+    if what != "class" or not inspect.isclass(obj) or _from_sklearn(obj):
+        return
+    inherited = sorted(
+        member
+        for member, value in inspect.getmembers(obj, callable)
+        if not member.startswith("_") and _from_sklearn(value)
+    )
+    if inherited:
+        names = ", ".join(f"``{member}``" for member in inherited)
+        lines += [
+            "",
+            ".. rubric:: Inherited from scikit-learn",
+            "",
+            f"{names}: these work as for every scikit-learn transformer; see "
+            "scikit-learn's documentation of ``BaseEstimator`` and "
+            "``TransformerMixin``.",
+        ]
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", _offline_references)
+    app.connect("autodoc-process-docstring", _point_to_sklearn)
+    app.connect("autodoc-skip-member", _skip_sklearn_members)

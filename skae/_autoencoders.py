@@ -147,7 +147,10 @@ _ATTRIBUTES = """n_features_in_ : int
         The one global scale the centred data are divided by.
 
     module_ : torch.nn.Module
-        The fitted :class:`skae._network.Autoencoder`.
+        The fitted network, in scaled units: ``module_.encode`` maps centred,
+        scaled rows to codes and ``module_.decode`` maps codes back. Each
+        direction is a linear path (where training starts at PCA) plus an
+        MLP through ``hidden_layer_sizes``.
 
     optimizer_ : torch.optim.Optimizer
         The optimizer, kept for ``partial_fit`` and ``warm_start``.

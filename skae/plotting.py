@@ -521,13 +521,17 @@ def plot_interpolation(
 # Benchmark -------------------------------------------------------------------
 
 
-def plot_pca_vs_ae(results, dataset=None, *, metric="test_mse", ax=None, fig=None):
+def plot_pca_vs_ae(
+    results, dataset=None, *, metric="test_mse", floor=None, ax=None, fig=None
+):
     """Plot reconstruction error against latent size, one line per method.
 
     Draws the records of ``benchmarks/pca_vs_ae.py``: one axes per data set
-    (or only ``dataset``), with ``n_components`` on a log2 axis. Records
-    repeated for the same data set, method and size (several seeds) are
-    averaged. The y-axis is logarithmic when every value is positive.
+    (or only ``dataset``), with ``n_components`` on a log2 axis, and a
+    marker and line style per method that stay apart where lines overlap.
+    A data set with a single latent size gets one bar per method instead.
+    Records repeated for the same data set, method and size (several seeds)
+    are averaged. The y-axis is logarithmic when every value is positive.
 
     Parameters
     ----------
@@ -541,6 +545,13 @@ def plot_pca_vs_ae(results, dataset=None, *, metric="test_mse", ax=None, fig=Non
     metric : str, default="test_mse"
         The record key on the y-axis, such as ``"r2"`` or
         ``"test_sse_per_image"``; data sets without it are left out.
+        ``"relative_mse"`` is ``test_mse / test_variance`` (records need both
+        keys): the share of the test variance left unexplained.
+    floor : float, default=None
+        Draw values below ``floor`` at ``floor``, marked by a dotted line when
+        some are:
+        round-off errors (PCA's on exact low-rank data) then do not stretch a
+        log axis over many decades.
     ax : Axes, default=None
         Where to draw when there is one data set.
     fig : Figure or SubFigure, default=None
@@ -570,6 +581,12 @@ def plot_pca_vs_ae(results, dataset=None, *, metric="test_mse", ax=None, fig=Non
     if isinstance(results, (str, os.PathLike)):
         with open(results) as f:
             results = json.load(f)
+    if metric == "relative_mse":
+        results = [
+            {**r, metric: r["test_mse"] / r["test_variance"]}
+            for r in results
+            if r.get("test_mse") is not None and r.get("test_variance")
+        ]
     records = [r for r in results if r.get(metric) is not None]
     datasets = list(dict.fromkeys(r["dataset"] for r in records))
     if dataset is not None:
@@ -591,17 +608,41 @@ def plot_pca_vs_ae(results, dataset=None, *, metric="test_mse", ax=None, fig=Non
     else:
         n_cols = min(3, len(datasets))
         n_rows = math.ceil(len(datasets) / n_cols)
-        fig = _new_figure(fig, (4.2 * n_cols, 3.4 * n_rows))
+        # The legend takes a column to the right of the axes.
+        fig = _new_figure(fig, (4.2 * n_cols + 1.6, 3.4 * n_rows))
         axes = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
         for extra in axes[len(datasets) :]:
             extra.remove()
     for name, axes_ in zip(datasets, axes):
-        _plot_one_benchmark(axes_, [r for r in records if r["dataset"] == name], metric)
+        subset = [r for r in records if r["dataset"] == name]
+        _plot_one_benchmark(axes_, subset, metric, floor)
         axes_.set_title(name)
+    # Beside the data, never over it; bars need none (their ticks name them).
+    handles, labels = axes[0].get_legend_handles_labels()
+    if handles and len(axes) == 1:
+        axes[0].legend(loc="upper left", bbox_to_anchor=(1.02, 1), borderaxespad=0)
+    elif handles:
+        axes[0].figure.legend(handles, labels, loc="outside right upper")
     return axes[0].figure
 
 
-def _plot_one_benchmark(ax, records, metric):
+# marker, line style and marker size per method: lines that coincide (an
+# autoencoder that keeps PCA's solution) still show every method.
+_STYLES = {
+    "pca": ("o", "-", 9),
+    "autoencoder": ("s", "--", 7),
+    "denoising": ("^", "-.", 6),
+    "sparse": ("x", ":", 6),
+}
+_METRIC_LABELS = {
+    "test_mse": "test mean squared error",
+    "relative_mse": "test error / test variance",
+    "test_sse_per_image": "test squared error per image",
+    "r2": "R² on the test data",
+}
+
+
+def _plot_one_benchmark(ax, records, metric, floor):
     from matplotlib.ticker import NullFormatter, ScalarFormatter
 
     values = {}
@@ -610,20 +651,56 @@ def _plot_one_benchmark(ax, records, metric):
         by_size.setdefault(record["n_components"], []).append(record[metric])
     methods = [m for m in _METHODS if m in values]
     methods += sorted(set(values) - set(_METHODS))
-    for method in methods:
-        sizes = sorted(values[method])
-        means = [np.mean(values[method][size]) for size in sizes]
-        ax.plot(sizes, means, marker="o", label=method)
     all_sizes = sorted({r["n_components"] for r in records})
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(all_sizes)
-    ax.xaxis.set_major_formatter(ScalarFormatter())
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    if all(r[metric] > 0 for r in records):
-        ax.set_yscale("log")
-    ax.set_xlabel("latent size (n_components)")
-    ax.set_ylabel(metric)
-    ax.legend(fontsize="small")
+    means = {
+        method: [np.mean(values[method][size]) for size in sorted(values[method])]
+        for method in methods
+    }
+    floored = floor is not None and min(min(v) for v in means.values()) < floor
+    if floored:
+        means = {method: np.maximum(means[method], floor) for method in methods}
+    if len(all_sizes) == 1:
+        colors = [f"C{i}" for i in range(len(methods))]
+        heights = [means[method][0] for method in methods]
+        bars = ax.bar(methods, heights, color=colors, width=0.6)
+        ax.bar_label(bars, fmt="%.3g")
+        ax.margins(y=0.12)
+        ax.set_xlabel(f"method (latent size {all_sizes[0]})")
+    else:
+        for i, method in enumerate(methods):
+            marker, linestyle, size = _STYLES.get(method, ("o", "-", 6))
+            ax.plot(
+                sorted(values[method]),
+                means[method],
+                marker=marker,
+                linestyle=linestyle,
+                markersize=size,
+                markerfacecolor="none",
+                color=f"C{i}",
+                label=method,
+            )
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(all_sizes)
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel("latent size (n_components)")
+        if all(r[metric] > 0 for r in records):
+            ax.set_yscale("log")
+    if floored:
+        # Room below the floor for its label.
+        ax.set_ylim(bottom=floor / 4 if ax.get_yscale() == "log" else None)
+        ax.axhline(floor, color="gray", linestyle=":", linewidth=1)
+        ax.annotate(
+            f"floor {floor:g}",
+            (0, floor),
+            xycoords=("axes fraction", "data"),
+            xytext=(3, -3),
+            textcoords="offset points",
+            verticalalignment="top",
+            fontsize="small",
+            color="gray",
+        )
+    ax.set_ylabel(_METRIC_LABELS.get(metric, metric))
 
 
 # Live view -------------------------------------------------------------------

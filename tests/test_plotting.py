@@ -329,6 +329,42 @@ def test_pca_vs_ae_averages_repeats_and_draws_on_ax():
     np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), [2.0, 0.5, 0.25])
 
 
+def test_pca_vs_ae_relative_error_with_a_floor_and_distinct_styles():
+    records = [
+        {"dataset": "multiples", "method": method, "n_components": k,
+         "test_mse": mse, "test_variance": 100.0}
+        for method, mse in [("pca", 1e-25), ("autoencoder", 1e-3), ("sparse", 2.0)]
+        for k in (1, 2)
+    ]
+    fig = plot_pca_vs_ae(records, "multiples", metric="relative_mse", floor=1e-6)
+    ax = fig.axes[0]
+    pca, autoencoder, sparse = ax.get_lines()[:3]
+    np.testing.assert_allclose(pca.get_ydata(), [1e-6, 1e-6])  # floored
+    np.testing.assert_allclose(autoencoder.get_ydata(), [1e-5, 1e-5])
+    np.testing.assert_allclose(sparse.get_ydata(), [0.02, 0.02])
+    styles = {(line.get_marker(), line.get_linestyle()) for line in (pca, autoencoder, sparse)}
+    assert len(styles) == 3
+    assert ax.get_ylim()[0] < 1e-6 and ax.get_ylabel() == "test error / test variance"
+    # The legend sits right of the axes, off the data.
+    legend = ax.get_legend()
+    fig.canvas.draw()
+    assert legend.get_window_extent().x0 > ax.get_window_extent().x1
+
+
+def test_pca_vs_ae_draws_bars_for_a_single_size():
+    records = [
+        {"dataset": "mnist", "method": method, "n_components": 30,
+         "test_sse_per_image": sse}
+        for method, sse in [("pca", 13.87), ("autoencoder", 4.65)]
+    ]
+    fig = plot_pca_vs_ae(records, metric="test_sse_per_image")
+    ax = fig.axes[0]
+    assert [patch.get_height() for patch in ax.patches] == [13.87, 4.65]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["pca", "autoencoder"]
+    assert ax.get_ylabel() == "test squared error per image"
+    assert ax.get_legend() is None
+
+
 def test_pca_vs_ae_errors():
     with pytest.raises(ValueError, match="ax= draws one data set"):
         plot_pca_vs_ae(_records(), ax=plt.figure().add_subplot())

@@ -98,6 +98,7 @@ for record in records:
 # makes of the code: the reconstruction error above.
 
 _, X_test, _, t_test = train_test_split(X_roll, t_roll, random_state=0)
+# sphinx_gallery_thumbnail_number = 2
 fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
 plot_latent_space(models["swiss_roll", "pca", 2], X_test, t_test, ax=left)
 plot_latent_space(models["swiss_roll", "autoencoder", 2], X_test, t_test, ax=right)

@@ -85,13 +85,18 @@ for name, model in models.items():
 # is to drop the weakest principal directions. How strong a penalty must be
 # depends on the data: check the codes when you change data sets.
 
-fig, axes = plt.subplots(1, 4, figsize=(11, 4), sharey=True, layout="constrained")
-for ax, (name, Z) in zip(axes, codes.items()):
+# sphinx_gallery_thumbnail_number = 1
+fig, axes = plt.subplots(
+    2, 2, figsize=(8, 6), sharex=True, sharey=True, layout="constrained"
+)
+for ax, (name, Z) in zip(axes.flat, codes.items()):
     Z = np.abs(Z[:40])
     ax.imshow(Z / Z.max(axis=1, keepdims=True), cmap="Greys", aspect="auto")
     ax.set_title(name)
+for ax in axes[1]:
     ax.set_xlabel("code unit")
-axes[0].set_ylabel("test image")
+for ax in axes[:, 0]:
+    ax.set_ylabel("test image")
 plt.show()
 
 # %%

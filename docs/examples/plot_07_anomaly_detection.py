@@ -61,6 +61,7 @@ pca_error = ((X_test - pca.inverse_transform(pca.transform(X_test))) ** 2).mean(
 # The ROC curve of each score, with its area (AUC: 1 is a perfect ranking of
 # every 7 below every other digit, 0.5 is chance).
 
+# sphinx_gallery_thumbnail_number = 1
 fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
 for name, error in [("autoencoder", ae_error), ("PCA", pca_error)]:
     RocCurveDisplay.from_predictions(is_unseen, error, name=name, ax=left)

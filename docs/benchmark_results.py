@@ -1,0 +1,208 @@
+"""Sphinx extension: the Benchmarks page's results, read from ``benchmarks/results/``.
+
+On ``builder-inited`` it writes ``docs/_generated/<section>.rst`` (included by
+``benchmarks.rst``) and the figures they show, from the committed JSON files,
+with the benchmark scripts' own table and plot functions: the page cannot
+drift from the files, and it shows what a run of the script would print.
+"""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS = ROOT / "benchmarks"
+RESULTS = BENCHMARKS / "results"
+GENERATED = Path(__file__).resolve().parent / "_generated"
+# Files written before the scripts recorded the machine: the README says where
+# the committed results come from.
+README_MACHINE = "our 2-core CPU machine (as the README states)"
+
+
+def _script(name):
+    """A benchmark script as a module (it imports benchmarks/_results.py)."""
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.insert(0, str(BENCHMARKS))
+    spec = importlib.util.spec_from_file_location(
+        f"benchmark_{name}", BENCHMARKS / f"{name}.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _load(path):
+    return json.loads((RESULTS / path).read_text())
+
+
+def _table(rows):
+    """A Markdown table's lines as an rst list-table."""
+    cells = [
+        [cell.strip() for cell in row.strip().strip("|").split("|")]
+        for row in rows
+        if not set(row.replace("|", "").strip()) <= set("-: ")
+    ]
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    for row in cells:
+        lines.append(f"   * - {row[0] or '..'}")
+        lines += [f"     - {cell or '..'}" for cell in row[1:]]
+    return lines + [""]
+
+
+def markdown_to_rst(text):
+    """The scripts' Markdown output (tables, ``###`` headings, lines) as rst."""
+    out, table = [], []
+    for line in text.splitlines() + [""]:
+        if line.startswith("|"):
+            table.append(line)
+            continue
+        if table:
+            out += _table(table)
+            table = []
+        if line.startswith("#"):
+            out += [".. rubric:: " + line.lstrip("#").strip(), ""]
+        elif line.strip():
+            out += [line.replace("*", r"\*"), ""]
+    return "\n".join(out)
+
+
+def _environment(data):
+    """The machine record of a result file, whichever form it has."""
+    if isinstance(data, list):
+        data = data[0]
+    return data.get("environment") or data.get("meta") or data
+
+
+def machine(data):
+    """One line on the machine a result comes from."""
+    env = _environment(data)
+    if "cpu_count" not in env:
+        parts = [README_MACHINE]
+    else:
+        parts = [f"{env['cpu_count']} CPU cores"]
+        if env.get("processor"):
+            parts.append(env["processor"])
+    threads = env.get("torch_threads", env.get("threads"))
+    if threads:
+        parts.append(f"{threads} torch threads")
+    device = env.get("device_name") or env.get("device")
+    if device and device not in parts:
+        parts.append(f"device {device}")
+    parts += [f"{key} {env[key]}" for key in ("torch", "python") if env.get(key)]
+    if env.get("platform"):
+        parts.append(env["platform"])
+    return "**Machine:** " + ", ".join(parts) + "."
+
+
+def command(script, data, fallback):
+    """The command that wrote a result file, ``--data-home``'s folder as DIR."""
+    env = _environment(data)
+    argv = env.get("argv")
+    if argv is None:
+        return f"**Command:** ``{fallback}``"
+    argv = [
+        "DIR" if i and argv[i - 1] == "--data-home" else arg
+        for i, arg in enumerate(argv)
+    ]
+    return f"**Command:** ``{' '.join(['python', f'benchmarks/{script}.py', *argv])}``"
+
+
+def _figure(path, alt):
+    return [f".. image:: {path.name}", f"   :alt: {alt}", ""]
+
+
+def _pca_vs_ae(folder, fallback, figures):
+    """Table, checks and figures of one pca_vs_ae.py output folder."""
+    bench = _script("pca_vs_ae")
+    records = _load(f"{folder}pca_vs_ae.json")
+    report = _load(f"{folder}pca_vs_ae_checks.json")
+    lines = [machine(report), "", command("pca_vs_ae", report, fallback), ""]
+    lines.append(markdown_to_rst(bench.markdown(records)))
+    for check in report["checks"] or []:
+        status = "passed" if check["passed"] else "**failed**"
+        lines += [f"- ``{check['dataset']}``: {check['rule']}: {status}", ""]
+    for dataset in dict.fromkeys(r["dataset"] for r in records):
+        path = GENERATED / f"pca_vs_ae_{dataset}.png"
+        if figures:
+            bench.plot(records, dataset, path)
+        lines += _figure(path, f"{dataset}: test error of each method")
+    return "\n".join(lines)
+
+
+def _single(script, path, table, fallback, figure=None, figures=True):
+    """Machine, command and table (and a figure) of one result file."""
+    data = _load(path)
+    lines = [machine(data), "", command(script, data, fallback), ""]
+    lines.append(markdown_to_rst(table(data)))
+    if figure is not None:
+        png = GENERATED / (path.replace("/", "_").removesuffix(".json") + ".png")
+        if figures:
+            figure(data, png)
+        lines += _figure(png, f"{script}: {path}")
+    return "\n".join(lines)
+
+
+def sections(figures=True):
+    """The rst of each section of the Benchmarks page, by file name."""
+    speed, memory = _script("speed"), _script("memory")
+    fit_time, ttq = _script("fit_time"), _script("time_to_quality")
+    # Commands of files written before the scripts recorded their arguments:
+    # pca_vs_ae_checks.json's "arguments" and fit_time's/memory's defaults.
+    return {
+        "pca_vs_ae": _pca_vs_ae(
+            "", "python benchmarks/pca_vs_ae.py --out benchmarks/results", figures
+        ),
+        "mnist": _pca_vs_ae(
+            "mnist/",
+            "python benchmarks/pca_vs_ae.py --datasets mnist mnist_defaults "
+            "--methods pca autoencoder --data-home DIR --out benchmarks/results/mnist",
+            figures,
+        ),
+        "speed": "\n".join(
+            _single("speed", path, speed.markdown, None)
+            for path in ("speed.json", "fused_baselines/speed.json")
+        ),
+        "memory": _single(
+            "memory",
+            "memory.json",
+            memory.table,
+            "python benchmarks/memory.py --out benchmarks/results",
+        ),
+        "fit_time": _single(
+            "fit_time",
+            "fit_time.json",
+            fit_time.markdown,
+            "python benchmarks/fit_time.py --out benchmarks/results",
+        ),
+        "time_to_quality": "\n".join(
+            _single(
+                "time_to_quality",
+                path,
+                ttq.summary_table,
+                None,
+                figure=ttq.plot,
+                figures=figures,
+            )
+            for path in (
+                "time_to_quality.json",
+                "mnist10k/time_to_quality.json",
+                "mnist60k/time_to_quality.json",
+            )
+        ),
+    }
+
+
+def write(app=None, figures=True):
+    """Write ``docs/_generated/<section>.rst`` (and the figures)."""
+    GENERATED.mkdir(exist_ok=True)
+    for name, text in sections(figures).items():
+        path = GENERATED / f"{name}.rst"
+        # Rewriting an unchanged file would make Sphinx rebuild the page.
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+
+
+def setup(app):
+    app.connect("builder-inited", write)
+    return {"parallel_read_safe": True}

@@ -1,0 +1,102 @@
+"""The README's first snippet runs as pasted; the Benchmarks page shows the committed JSON."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def test_readme_first_python_block_runs_as_pasted():
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    assert namespace["Z"].shape == (1797, 2)
+    assert namespace["X_hat"].shape == namespace["X"].shape
+
+
+@pytest.fixture(scope="module")
+def page():
+    spec = importlib.util.spec_from_file_location(
+        "benchmark_results", ROOT / "docs" / "benchmark_results.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def sections(page):
+    return page.sections(figures=False)
+
+
+def _cells(rst):
+    """The list-table cells of generated rst."""
+    return {
+        line.strip()[2:].strip()
+        for line in rst.splitlines()
+        if line.strip().startswith(("* - ", "- "))
+    }
+
+
+def test_every_section_names_its_machine_and_command(sections):
+    assert set(sections) == {
+        "pca_vs_ae", "mnist", "speed", "memory", "fit_time", "time_to_quality"
+    }
+    for text in sections.values():
+        assert "**Machine:**" in text and "**Command:** ``python benchmarks/" in text
+        assert ".. list-table::" in text
+
+
+def test_pca_vs_ae_tables_hold_the_json_numbers(sections):
+    cells = _cells(sections["pca_vs_ae"])
+    records = json.loads((RESULTS / "pca_vs_ae.json").read_text())
+    for r in records:
+        assert f"{r['test_mse'] / r['test_variance']:.3g}" in cells, r
+    assert "PCA exact" in cells
+    mnist = _cells(sections["mnist"])
+    for r in json.loads((RESULTS / "mnist" / "pca_vs_ae.json").read_text()):
+        assert f"{r['test_sse_per_image']:.2f}" in mnist
+        assert f"{r['fit_seconds']:.1f}" in mnist
+
+
+def test_other_tables_hold_the_json_numbers(sections):
+    speed = json.loads((RESULTS / "speed.json").read_text())
+    cells = _cells(sections["speed"])
+    for workload in speed["workloads"].values():
+        for contender in workload["contenders"].values():
+            assert f"{1000 * contender['median_epoch_seconds']:.1f}" in cells
+    memory = json.loads((RESULTS / "memory.json").read_text())
+    cells = _cells(sections["memory"])
+    for method in memory["methods"].values():
+        assert str(method["peak_rss_increase_mb"]) in cells
+    cells = _cells(sections["fit_time"])
+    for r in json.loads((RESULTS / "fit_time.json").read_text()):
+        assert f"{r['fit_seconds']:.3f}" in cells
+    cells = _cells(sections["time_to_quality"])
+    for path in ("", "mnist10k/", "mnist60k/"):
+        report = json.loads((RESULTS / path / "time_to_quality.json").read_text())
+        for run in report["runs"].values():
+            assert f"{run['best_test_sse']:.3f}" in cells
+
+
+def test_markdown_tables_become_list_tables(page):
+    rst = page.markdown_to_rst("### title\n\n| a | b |\n|---|---:|\n| 1 |  |\nnote *x*")
+    assert rst.split("\n") == [
+        ".. rubric:: title",
+        "",
+        ".. list-table::",
+        "   :header-rows: 1",
+        "",
+        "   * - a",
+        "     - b",
+        "   * - 1",
+        "     - ..",
+        "",
+        r"note \*x\*",
+        "",
+    ]
