@@ -243,3 +243,24 @@ def test_memory_benchmark_smoke_run(tmp_path, capsys):
     assert transform["output_mb"] == round(20000 * 2 * 4 / 2**20, 1)
     assert transform["peak_rss_increase_mb"] >= 0 and transform["numpy_peak_mb"] > 0
     assert "| transform |" in capsys.readouterr().out
+
+
+def test_scale_out_benchmark_streams_each_size_in_a_fresh_process(tmp_path, capsys):
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "scale_out.py"
+    spec = importlib.util.spec_from_file_location("scale_out_benchmark", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert "Usage:" in bench.__doc__
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    argv = ["--parts", "stream", "--rows", "3000", "12000", "--features", "6"]
+    argv += ["--chunk-rows", "2500", "--tmp-dir", str(data_dir), "--out", str(tmp_path)]
+    bench.main(argv)
+    runs = json.loads((tmp_path / "scale_out.json").read_text())["stream"]["runs"]
+    assert [(run["rows"], run["partial_fit_calls"]) for run in runs] == [(3000, 2), (12000, 5)]
+    assert [run["file_gb"] for run in runs] == [round(4 * 6 * n / 1e9, 2) for n in (3000, 12000)]
+    # Each child's peak includes what it held when it started (torch imported).
+    assert all(0 < run["start_rss_mb"] <= run["peak_rss_mb"] for run in runs)
+    assert list(data_dir.iterdir()) == []  # the data files are deleted
+    assert "| 12,000 |" in capsys.readouterr().out
