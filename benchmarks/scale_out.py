@@ -309,8 +309,6 @@ def main(argv=None):
     out = args.out or Path(tempfile.mkdtemp(prefix="skae-scale_out-"))
     out.mkdir(parents=True, exist_ok=True)
     path = out / "scale_out.json"
-    # A stop signal unwinds like an exception, so the data files are deleted.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     for part, run in (("search", run_search), ("stream", run_stream)):
         if part in args.parts:
             report[part] = run(args)
@@ -320,4 +318,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    # A stop signal unwinds like an exception, so the data files are deleted.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     main()
