@@ -199,14 +199,13 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             )
         device = _training.resolve_device(self.device) if fresh else self.device_
         random_state = check_random_state(self.random_state) if fresh else self._random_state
-        X_train, X_val, moments = self._validate_training_data(
-            X, fresh, incremental, output_activation, random_state
+        X_train, X_val, moments, data_device = self._validate_training_data(
+            X, fresh, incremental, output_activation, random_state, device
         )
         if fresh:
             self._random_state, self.device_ = random_state, device
             self.mean_, self.scale_ = moments
 
-        data_device = _training.place_data(4 * X_train.size, self.device_)
         X_train = _training.to_tensor(X_train, self.mean_, self.scale_, data_device)
         if X_val is not None:
             X_val = _training.to_tensor(X_val, self.mean_, self.scale_, data_device)
@@ -263,11 +262,14 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             return _training.auto_max_epochs(X_train.shape[0])
         return self.max_epochs
 
-    def _validate_training_data(self, X, fresh, incremental, output_activation, random_state):
+    def _validate_training_data(
+        self, X, fresh, incremental, output_activation, random_state, device
+    ):
         """Validate ``X``, split off the validation rows, and scale a fresh fit.
 
-        Returns ``(X_train, X_val, moments)``; ``moments`` is the
-        ``(mean, scale)`` of a fresh fit's training rows, else None.
+        Returns ``(X_train, X_val, moments, data_device)``; ``moments`` is the
+        ``(mean, scale)`` of a fresh fit's training rows, else None, and
+        ``data_device`` is where their float32 copies will live.
 
         ``validate_data`` records ``n_features_in_`` and ``feature_names_in_``
         as it goes; if ``X`` is rejected, those are put back as they were, so
@@ -296,7 +298,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                     if output_activation == "identity"
                     else (np.zeros(X_train.shape[1]), 1.0)
                 )
-            return X_train, X_val, moments
+            n_values = X_train.size + (0 if X_val is None else X_val.size)
+            data_device = _training.place_data(4 * n_values, device)
+            return X_train, X_val, moments, data_device
         except Exception:
             for name in names:
                 vars(self).pop(name, None)

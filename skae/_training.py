@@ -138,14 +138,42 @@ def to_tensor(X, mean, scale, device):
     return out
 
 
+def available_memory():
+    """Bytes of host memory that a new allocation can get, or None if unknown.
+
+    Linux's ``MemAvailable`` counts the page cache that can be dropped, which
+    free memory alone does not; elsewhere the answer is unknown.
+    """
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
 def place_data(n_bytes, device):
-    """Where the training tensor lives: the device, or host memory if it won't fit."""
+    """Where the training tensor lives: the device, or host memory if it won't fit.
+
+    Data that host memory cannot hold either are a ``MemoryError`` raised
+    before anything is allocated: on Linux, writing to an allocation larger
+    than the free memory gets the process killed, not an exception.
+    """
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
         # Leave room for activations, gradients and the optimizer's state.
-        if n_bytes > free // 2:
-            return torch.device("cpu")
-    return device
+        if n_bytes <= free // 2:
+            return device
+    available = available_memory()
+    if available is not None and n_bytes > available:
+        raise MemoryError(
+            f"The training data need {n_bytes / 2**30:.2f} GiB as float32, but only "
+            f"{available / 2**30:.2f} GiB of memory is available. Train on chunks of "
+            "rows with partial_fit instead (see 'Scaling out' in the user guide)."
+        )
+    return torch.device("cpu")
 
 
 def batched_inference(fn, X, mean, scale, device, rows, out_width, finish=None):

@@ -1,6 +1,7 @@
 """One fitted model shared by threads; parallel searches without oversubscription."""
 
 import os
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -39,7 +40,8 @@ class RecordThreads:
         self.folder = folder
 
     def __call__(self, est):
-        path = os.path.join(self.folder, f"{os.getpid()}-{id(est)}-{est.n_iter_}")
+        # A fresh name per call: id(est) can come back for the next fit in a worker.
+        path = os.path.join(self.folder, f"{os.getpid()}-{uuid.uuid4().hex}")
         with open(path, "w") as file:
             file.write(str(torch.get_num_threads()))
 

@@ -125,6 +125,14 @@ def test_partial_fit_over_memmap_chunks_learns_like_an_in_memory_fit(tmp_path):
     assert one_chunk.score(data) < 2 * streamed_score
 
 
+@pytest.fixture
+def available(monkeypatch):
+    """Set the host memory that place_data sees (64 GiB unless changed)."""
+    memory = {"bytes": 64 << 30}
+    monkeypatch.setattr(_training, "available_memory", lambda: memory["bytes"])
+    return memory
+
+
 @pytest.mark.parametrize(
     "free, n_bytes, expected",
     [
@@ -134,7 +142,7 @@ def test_partial_fit_over_memmap_chunks_learns_like_an_in_memory_fit(tmp_path):
     ],
 )
 def test_training_data_goes_to_host_memory_when_the_gpu_is_short(
-    free, n_bytes, expected, monkeypatch
+    free, n_bytes, expected, monkeypatch, available
 ):
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (free, 80 << 30))
     assert _training.place_data(n_bytes, torch.device("cuda:0")) == torch.device(
@@ -142,12 +150,32 @@ def test_training_data_goes_to_host_memory_when_the_gpu_is_short(
     )
 
 
-def test_cpu_training_data_stays_on_the_cpu(monkeypatch):
+def test_cpu_training_data_stays_on_the_cpu(monkeypatch, available):
     monkeypatch.setattr(torch.cuda, "mem_get_info", pytest.fail)
-    assert _training.place_data(1 << 40, torch.device("cpu")) == torch.device("cpu")
+    assert _training.place_data(60 << 30, torch.device("cpu")) == torch.device("cpu")
 
 
-def test_fit_asks_for_room_for_the_float32_training_rows(monkeypatch):
+@pytest.mark.parametrize("device", ["cpu", "cuda:0"])
+def test_training_data_larger_than_host_memory_are_a_memory_error(
+    device, monkeypatch, available
+):
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (1 << 30, 80 << 30))
+    available["bytes"] = 3 << 30
+    with pytest.raises(MemoryError, match=r"need 5\.00 GiB .* only 3\.00 GiB .*partial_fit"):
+        _training.place_data(5 << 30, torch.device(device))
+    # Unknown available memory (not Linux): nothing to compare with.
+    available["bytes"] = None
+    assert _training.place_data(5 << 30, torch.device(device)) == torch.device("cpu")
+
+
+@pytest.mark.skipif(not Path("/proc/meminfo").exists(), reason="needs Linux")
+def test_available_memory_is_a_part_of_the_total():
+    meminfo = dict(line.split(":") for line in Path("/proc/meminfo").read_text().splitlines())
+    total = int(meminfo["MemTotal"].split()[0]) * 1024
+    assert 0 < _training.available_memory() <= total
+
+
+def test_fit_asks_for_room_for_the_float32_training_and_validation_rows(monkeypatch):
     requests = []
     real = _training.place_data
 
@@ -157,7 +185,24 @@ def test_fit_asks_for_room_for_the_float32_training_rows(monkeypatch):
 
     monkeypatch.setattr(_training, "place_data", place_data)
     AutoencoderTransformer(early_stopping=True, validation_fraction=0.2, **FAST).fit(X)
-    assert requests == [4 * 80 * X.shape[1]]
+    assert requests == [4 * X.size]
+
+
+def test_fit_beyond_memory_is_refused_and_chunks_still_train(available):
+    est = AutoencoderTransformer(**FAST).fit(X)
+    code = est.transform(X)
+    wider = make_data(n_samples=100, n_features=7)
+    available["bytes"] = 4 * wider.size - 1
+    with pytest.raises(MemoryError, match="partial_fit"):
+        est.fit(wider)
+    # The refused fit changed nothing.
+    assert est.n_features_in_ == X.shape[1]
+    np.testing.assert_array_equal(est.transform(X), code)
+    # The streaming path the error points to: chunks that fit, one at a time.
+    streamed = AutoencoderTransformer(**FAST)
+    for chunk in np.array_split(wider, 4):
+        streamed.partial_fit(chunk)
+    assert streamed.n_iter_ == 4 and streamed.n_features_in_ == 7
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
@@ -198,3 +243,24 @@ def test_memory_benchmark_smoke_run(tmp_path, capsys):
     assert transform["output_mb"] == round(20000 * 2 * 4 / 2**20, 1)
     assert transform["peak_rss_increase_mb"] >= 0 and transform["numpy_peak_mb"] > 0
     assert "| transform |" in capsys.readouterr().out
+
+
+def test_scale_out_benchmark_streams_each_size_in_a_fresh_process(tmp_path, capsys):
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "scale_out.py"
+    spec = importlib.util.spec_from_file_location("scale_out_benchmark", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert "Usage:" in bench.__doc__
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    argv = ["--parts", "stream", "--rows", "3000", "12000", "--features", "6"]
+    argv += ["--chunk-rows", "2500", "--tmp-dir", str(data_dir), "--out", str(tmp_path)]
+    bench.main(argv)
+    runs = json.loads((tmp_path / "scale_out.json").read_text())["stream"]["runs"]
+    assert [(run["rows"], run["partial_fit_calls"]) for run in runs] == [(3000, 2), (12000, 5)]
+    assert [run["file_gb"] for run in runs] == [round(4 * 6 * n / 1e9, 2) for n in (3000, 12000)]
+    # Each child's peak includes what it held when it started (torch imported).
+    assert all(0 < run["start_rss_mb"] <= run["peak_rss_mb"] for run in runs)
+    assert list(data_dir.iterdir()) == []  # the data files are deleted
+    assert "| 12,000 |" in capsys.readouterr().out
