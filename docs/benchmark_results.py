@@ -109,7 +109,7 @@ def command(script, data, fallback):
 
 
 def _figure(path, alt):
-    return [f".. image:: {path.name}", f"   :alt: {alt}", ""]
+    return [f".. image:: /_generated/{path.name}", f"   :alt: {alt}", ""]
 
 
 def _pca_vs_ae(folder, fallback, figures):
