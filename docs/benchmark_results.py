@@ -109,7 +109,12 @@ def command(script, data, fallback):
 
 
 def _figure(path, alt):
-    return [f".. image:: /_generated/{path.name}", f"   :alt: {alt}", ""]
+    return [
+        f".. image:: /_generated/{path.name}",
+        f"   :alt: {alt}",
+        "   :width: 75%",
+        "",
+    ]
 
 
 def _pca_vs_ae(folder, fallback, figures):
