@@ -43,10 +43,12 @@ def _table(rows):
         for row in rows
         if not set(row.replace("|", "").strip()) <= set("-: ")
     ]
+    # An empty cell is an rst comment; a lone "-" would start a bullet list.
+    cells = [[{"": "..", "-": r"\-"}.get(cell, cell) for cell in row] for row in cells]
     lines = [".. list-table::", "   :header-rows: 1", ""]
     for row in cells:
-        lines.append(f"   * - {row[0] or '..'}")
-        lines += [f"     - {cell or '..'}" for cell in row[1:]]
+        lines.append(f"   * - {row[0]}")
+        lines += [f"     - {cell}" for cell in row[1:]]
     return lines + [""]
 
 
