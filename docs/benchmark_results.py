@@ -8,6 +8,7 @@ drift from the files, and it shows what a run of the script would print.
 
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -39,9 +40,10 @@ def _load(path):
 def _table(rows):
     """A Markdown table's lines as an rst list-table."""
     cells = [
-        [cell.strip() for cell in row.strip().strip("|").split("|")]
-        for row in rows
-        if not set(row.replace("|", "").strip()) <= set("-: ")
+        [cell.strip() for cell in row.strip().strip("|").split("|")] for row in rows
+    ]
+    cells = [  # without the separator row
+        row for row in cells if not all(re.fullmatch(":?-{3,}:?", c) for c in row)
     ]
     # An empty cell is an rst comment; a lone "-" would start a bullet list.
     cells = [[{"": "..", "-": r"\-"}.get(cell, cell) for cell in row] for row in cells]
