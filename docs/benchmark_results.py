@@ -8,6 +8,7 @@ drift from the files, and it shows what a run of the script would print.
 
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -39,14 +40,17 @@ def _load(path):
 def _table(rows):
     """A Markdown table's lines as an rst list-table."""
     cells = [
-        [cell.strip() for cell in row.strip().strip("|").split("|")]
-        for row in rows
-        if not set(row.replace("|", "").strip()) <= set("-: ")
+        [cell.strip() for cell in row.strip().strip("|").split("|")] for row in rows
     ]
+    cells = [  # without the separator row
+        row for row in cells if not all(re.fullmatch(":?-{3,}:?", c) for c in row)
+    ]
+    # An empty cell is an rst comment; a lone "-" would start a bullet list.
+    cells = [[{"": "..", "-": r"\-"}.get(cell, cell) for cell in row] for row in cells]
     lines = [".. list-table::", "   :header-rows: 1", ""]
     for row in cells:
-        lines.append(f"   * - {row[0] or '..'}")
-        lines += [f"     - {cell or '..'}" for cell in row[1:]]
+        lines.append(f"   * - {row[0]}")
+        lines += [f"     - {cell}" for cell in row[1:]]
     return lines + [""]
 
 
@@ -109,7 +113,12 @@ def command(script, data, fallback):
 
 
 def _figure(path, alt):
-    return [f".. image:: {path.name}", f"   :alt: {alt}", ""]
+    return [
+        f".. image:: /_generated/{path.name}",
+        f"   :alt: {alt}",
+        "   :width: 75%",
+        "",
+    ]
 
 
 def _pca_vs_ae(folder, fallback, figures):

@@ -95,7 +95,7 @@ def _offline_references(app, what, name, obj, options, lines):
 
 
 def _from_sklearn(member):
-    return getattr(member, "__module__", "").startswith("sklearn.")
+    return (getattr(member, "__module__", None) or "").startswith("sklearn.")
 
 
 def _skip_sklearn_members(app, what, name, obj, skip, options):
