@@ -11,11 +11,9 @@ So it drops into a :class:`~sklearn.pipeline.Pipeline` wherever
 """
 
 import os
-import warnings
 
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
@@ -32,8 +30,6 @@ else:
     digits = load_digits()
     X, y, image_shape = digits.data / 16, digits.target, (8, 8)
 X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
-# The examples train for a fixed, small number of epochs to stay fast.
-warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 # %%
 # Fit, encode, decode

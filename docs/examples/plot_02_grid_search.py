@@ -12,13 +12,11 @@ reconstruction scorer.
 """
 
 import os
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
 from skae import AutoencoderTransformer
@@ -29,7 +27,6 @@ if os.environ.get("SKAE_DATA"):
     X = load_mnist().X_train[:5000]
 else:
     X = load_digits().data / 16
-warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 sizes = [2, 4, 8, 16, 32]
 

@@ -20,18 +20,15 @@ validation epoch (``early_stopping``), with the settings of
 ``benchmarks/pca_vs_ae.py``.
 """
 
-import warnings
 
 import matplotlib.pyplot as plt
 from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from skae import AutoencoderTransformer
 from skae.datasets import make_correlated, make_manifold
 from skae.plotting import plot_latent_space, plot_pca_vs_ae
 
-warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 # A small learning rate for the linear families, where PCA is already optimal
 # and training should stay near it; a wider network for the curved one.

@@ -10,12 +10,10 @@ reconstructions while the model trains.
 """
 
 import os
-import warnings
 
 import matplotlib.pyplot as plt
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from skae import AutoencoderTransformer
@@ -30,7 +28,6 @@ else:
     digits = load_digits()
     X, y, image_shape = digits.data / 16, digits.target, (8, 8)
 X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
-warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 # %%
 # Training with a live view

@@ -11,12 +11,10 @@ through.
 """
 
 import os
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from skae import AutoencoderTransformer, DenoisingAutoencoder
@@ -30,7 +28,6 @@ if os.environ.get("SKAE_DATA"):
 else:
     X, image_shape = load_digits().data / 16, (8, 8)
 X_train, X_test = train_test_split(X, random_state=0)
-warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 # %%
 # Two models with the same network; the denoising one trains on images with

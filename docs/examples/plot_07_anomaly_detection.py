@@ -15,13 +15,11 @@ baseline.
 """
 
 import os
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import RocCurveDisplay, roc_auc_score
 from sklearn.model_selection import train_test_split
 
@@ -36,7 +34,6 @@ if os.environ.get("SKAE_DATA"):
 else:
     digits = load_digits()
     X, y, image_shape = digits.data / 16, digits.target, (8, 8)
-warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 unseen = 7
 X_train, X_known, _, y_known = train_test_split(

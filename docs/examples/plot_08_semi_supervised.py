@@ -14,13 +14,11 @@ images, drawn 10 times at random, with the raw pixels as the baseline.
 """
 
 import os
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
@@ -37,7 +35,6 @@ else:
     X, y = load_digits(return_X_y=True)
     X = X / 16
 X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
-warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 # %%
 # The feature extractors see every training image, but no label.

@@ -11,13 +11,11 @@ paths, and :func:`skae.plotting.plot_interpolation` draws them.
 """
 
 import os
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
 
 from skae import AutoencoderTransformer
 from skae.interpolation import interpolate
@@ -31,7 +29,6 @@ if os.environ.get("SKAE_DATA"):
 else:
     digits = load_digits()
     X, y, image_shape = digits.data / 16, digits.target, (8, 8)
-warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 ae = AutoencoderTransformer(
     n_components=8, hidden_layer_sizes=(256,), max_epochs=150, random_state=0
