@@ -7,7 +7,7 @@ Every function returns the :class:`~matplotlib.figure.Figure` it drew on.
 import json
 import math
 import os
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils.multiclass import type_of_target
@@ -82,6 +82,10 @@ def _image_rows(fig, rows, labels, image_shape, cmap, vmin, vmax):
             ax.set_yticks([])
         row_axes[0].set_ylabel(label, fontsize="small")
     return images
+
+
+def _is_positive_number(value):
+    return isinstance(value, Real) and not isinstance(value, bool) and value > 0
 
 
 def _grid_size(n, n_rows):
@@ -365,7 +369,9 @@ def plot_loss_curve(est, ax=None):
 # Weights ---------------------------------------------------------------------
 
 
-def plot_kernels(est, image_shape, n=16, *, layer="linear", cmap="RdBu_r", fig=None):
+def plot_kernels(
+    est, image_shape, n=16, *, layer="linear", vmax=None, cmap="RdBu_r", fig=None
+):
     """Show first-layer encoder weights as images.
 
     Each image is the weight vector of one unit: the pixel pattern the unit
@@ -383,7 +389,9 @@ def plot_kernels(est, image_shape, n=16, *, layer="linear", cmap="RdBu_r", fig=N
       training, stay close to that noise; weights of pixels that never vary
       (an image's blank border) get no gradient and stay random for good.
 
-    Each image has its own colour range, symmetric around zero.
+    Each image has its own colour range, symmetric around zero, unless
+    ``vmax`` sets one range for all; then a colour bar shows it. To compare
+    two models' kernels, draw both with the same number ``vmax``.
 
     Parameters
     ----------
@@ -396,6 +404,10 @@ def plot_kernels(est, image_shape, n=16, *, layer="linear", cmap="RdBu_r", fig=N
         narrower).
     layer : {"linear", "hidden"}, default="linear"
         Which layer's weights to show.
+    vmax : float or "shared", default=None
+        Colour range ``[-vmax, vmax]`` of every image. ``"shared"`` takes the
+        largest absolute weight of the units shown; ``None`` gives each image
+        the range of its own weights (and no colour bar).
     cmap : str or Colormap, default="RdBu_r"
         A diverging colour map: the sign of a weight matters.
     fig : Figure or SubFigure, default=None
@@ -418,12 +430,19 @@ def plot_kernels(est, image_shape, n=16, *, layer="linear", cmap="RdBu_r", fig=N
     4
     >>> len(plot_kernels(ae, (8, 8), n=8, layer="hidden").axes)
     8
+    >>> fig = plot_kernels(ae, (8, 8), vmax=0.5)  # four kernels and a colour bar
+    >>> len(fig.axes), fig.axes[0].images[0].get_clim()
+    (5, (-0.5, 0.5))
     """
     check_is_fitted(est)
     n = _check_count(n, "n")
     module = est.module_
     if layer not in ("linear", "hidden"):
         raise ValueError(f"layer must be 'linear' or 'hidden', got {layer!r}.")
+    if not (vmax is None or vmax == "shared" or _is_positive_number(vmax)):
+        raise ValueError(
+            f"vmax must be None, 'shared' or a positive number, got {vmax!r}."
+        )
     if layer == "hidden":
         if module.encoder_correction is None:
             raise ValueError(
@@ -443,16 +462,103 @@ def plot_kernels(est, image_shape, n=16, *, layer="linear", cmap="RdBu_r", fig=N
     n_rows = math.ceil(units.size / n_cols)
     fig = _new_figure(fig, _grid_size(n_cols, n_rows))
     axes = fig.subplots(n_rows, n_cols, squeeze=False).ravel()
+    if vmax == "shared":
+        vmax = np.abs(weights[units]).max() or 1.0
     for ax, unit in zip(axes, units):
         kernel = weights[unit]
-        limit = np.abs(kernel).max() or 1.0
-        ax.imshow(kernel.reshape(image_shape), cmap=cmap, vmin=-limit, vmax=limit)
+        limit = vmax if vmax is not None else np.abs(kernel).max() or 1.0
+        image = ax.imshow(
+            kernel.reshape(image_shape), cmap=cmap, vmin=-limit, vmax=limit
+        )
         ax.set_title(f"unit {unit}", fontsize="small")
         ax.set_axis_off()
     for ax in axes[units.size :]:
         ax.remove()
+    if vmax is not None:
+        fig.colorbar(image, ax=axes[: units.size].tolist(), shrink=0.8, label="weight")
     fig.suptitle(
         f"{type(est).__name__}, {kind}: {units.size} of {weights.shape[0]} units"
+    )
+    return fig
+
+
+# Inpainting ------------------------------------------------------------------
+
+
+def plot_inpainting(
+    X, mask, filled, image_shape, n=8, *, cmap="gray_r", hole_color="tab:red", fig=None
+):
+    """Show images, their masked versions and how each method fills them.
+
+    One column per image: the original on top, then the masked input with
+    its missing pixels in ``hole_color``, then one row per method. See
+    :func:`skae.inpainting.inpaint`.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The original images, flattened row-major; the first ``n`` are shown.
+    mask : array-like of shape (n_samples, n_features), dtype bool
+        True where a pixel is missing.
+    filled : dict of str to array-like of shape (n_samples, n_features)
+        Each method's filled images, by the row label to show.
+    image_shape : tuple of int
+        ``(height, width)`` of one image.
+    n : int, default=8
+        Number of images to show.
+    cmap : str or Colormap, default="gray_r"
+        Colour map of the images, all drawn on the range of the originals.
+    hole_color : color, default="tab:red"
+        Colour of the missing pixels in the masked row.
+    fig : Figure or SubFigure, default=None
+        Where to draw (it is cleared first); a new figure when ``None``.
+
+    Returns
+    -------
+    fig : Figure
+        The figure, with one axes per image.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.decomposition import PCA
+    >>> from skae.inpainting import block_mask, inpaint
+    >>> from skae.plotting import plot_inpainting
+    >>> X = load_digits().data / 16
+    >>> mask = block_mask(len(X), (8, 8))
+    >>> fig = plot_inpainting(X, mask, {"PCA": inpaint(X, mask, PCA(16).fit(X))}, (8, 8))
+    >>> [ax.get_ylabel() for ax in fig.axes[::8]]
+    ['original', 'masked', 'PCA']
+    """
+    import matplotlib.pyplot as plt
+
+    n = _check_count(n, "n")
+    originals = check_array(X, dtype=_FLOAT_DTYPES)
+    mask = check_array(mask, dtype=bool)
+    if mask.shape != originals.shape:
+        raise ValueError(
+            f"mask must have the shape of X, {originals.shape}, got {mask.shape}."
+        )
+    rows = [originals[:n], np.ma.masked_array(originals[:n], mask[:n])]
+    for label, images in filled.items():
+        images = check_array(images, dtype=_FLOAT_DTYPES)
+        if images.shape != originals.shape:
+            raise ValueError(
+                f"filled[{label!r}] must have the shape of X, {originals.shape}, "
+                f"got {images.shape}."
+            )
+        rows.append(images[:n])
+    image_shape = _check_image_shape(image_shape, originals.shape[1])
+    cmap = plt.get_cmap(cmap).with_extremes(bad=hole_color)
+    fig = _new_figure(fig, _grid_size(len(rows[0]), len(rows)))
+    _image_rows(
+        fig,
+        rows,
+        ["original", "masked", *filled],
+        image_shape,
+        cmap,
+        rows[0].min(),
+        rows[0].max(),
     )
     return fig
 

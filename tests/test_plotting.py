@@ -23,6 +23,7 @@ from skae import (  # noqa: E402
 )
 from skae.plotting import (  # noqa: E402
     LiveReconstruction,
+    plot_inpainting,
     plot_interpolation,
     plot_kernels,
     plot_latent_space,
@@ -242,6 +243,63 @@ def test_kernels_of_the_hidden_layer(ae):
     weights = ae.module_.encoder_correction[0].weight.detach().numpy()
     np.testing.assert_allclose(_images(fig)[3], weights[3].reshape(SHAPE))
     assert "first hidden layer: 5 of 16 units" in fig._suptitle.get_text()
+
+
+def test_kernels_on_one_colour_scale_with_a_colour_bar(ae, dae):
+    fig = plot_kernels(ae, SHAPE)
+    assert len(fig.axes) == 2  # per-image ranges: no colour bar
+    weights = dae.module_.encoder_linear.weight.detach().numpy()
+    fig = plot_kernels(dae, SHAPE, vmax="shared")
+    kernels, colorbar = fig.axes[:4], fig.axes[4]
+    limit = np.abs(weights).max()
+    for ax in kernels:
+        np.testing.assert_allclose(ax.images[0].get_clim(), (-limit, limit))
+    assert colorbar.get_ylabel() == "weight"
+    # "shared" spans only the units shown.
+    fig = plot_kernels(dae, SHAPE, n=1, vmax="shared")
+    limit = np.abs(weights[0]).max()
+    np.testing.assert_allclose(fig.axes[0].images[0].get_clim(), (-limit, limit))
+    # One number puts two models on the same scale.
+    for est in (ae, dae):
+        clims = {ax.images[0].get_clim() for ax in plot_kernels(est, SHAPE, vmax=2.5).axes
+                 if ax.images}
+        assert clims == {(-2.5, 2.5)}
+
+
+@pytest.mark.parametrize("vmax", [0, -1.0, "same", True])
+def test_kernels_bad_vmax(ae, vmax):
+    with pytest.raises(ValueError, match="vmax must be"):
+        plot_kernels(ae, SHAPE, vmax=vmax)
+
+
+# plot_inpainting ------------------------------------------------------------
+
+
+def test_inpainting_rows(X):
+    mask = np.zeros(X.shape, dtype=bool)
+    mask[:, :10] = True
+    filled = {"first": np.full(X.shape, 0.25), "second": X[::-1]}
+    fig = plot_inpainting(X, mask, filled, SHAPE, n=5)
+    assert len(fig.axes) == 20
+    assert _row_labels(fig, 5) == ["original", "masked", "first", "second"]
+    images = _images(fig)
+    np.testing.assert_array_equal(images[0], X[0].reshape(SHAPE))
+    masked = images[5]
+    np.testing.assert_array_equal(np.ma.getmaskarray(masked), mask[0].reshape(SHAPE))
+    np.testing.assert_array_equal(masked.compressed(), X[0][~mask[0]])
+    np.testing.assert_array_equal(images[10], np.full(SHAPE, 0.25))
+    np.testing.assert_array_equal(images[19], X[-5].reshape(SHAPE))
+    assert fig.axes[5].images[0].get_clim() == (X[:5].min(), X[:5].max())
+
+
+def test_inpainting_bad_shapes(X):
+    mask = np.zeros(X.shape, dtype=bool)
+    with pytest.raises(ValueError, match="mask must have the shape"):
+        plot_inpainting(X, mask[:, :10], {}, SHAPE)
+    with pytest.raises(ValueError, match=r"filled\['a'\] must have the shape"):
+        plot_inpainting(X, mask, {"a": X[:3]}, SHAPE)
+    with pytest.raises(ValueError, match="image_shape"):
+        plot_inpainting(X, mask, {}, (8, 9))
 
 
 # plot_interpolation ---------------------------------------------------------
