@@ -50,8 +50,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     """Base class for autoencoder transformers.
 
     Holds every piece of scikit-learn plumbing. Variants change behaviour only
-    through the hooks :meth:`_corruption`, :meth:`_penalty`, :meth:`_module_kwargs`
-    and :meth:`_check_params`.
+    through the hooks :meth:`_corruption`, :meth:`_penalty` (or
+    :meth:`_encode_with_penalty`), :meth:`_module_kwargs` and :meth:`_check_params`.
 
     Warning: This class should not be used directly. Use derived classes
     instead.
@@ -122,6 +122,16 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _penalty(self, code):
         """A term added to the loss of a batch, from its code (or None)."""
         return None
+
+    def _encode_with_penalty(self, X, generator):
+        """The code of the training inputs ``X`` and the term added to their loss.
+
+        The default penalises the code alone (:meth:`_penalty`); a penalty on
+        the encoder's Jacobian needs the inputs, and gets the code from the
+        same pass.
+        """
+        code = self.module_.encode(X)
+        return code, self._penalty(code)
 
     def _module_kwargs(self):
         """Extra keyword arguments for :class:`skae._network.Autoencoder`."""
