@@ -72,7 +72,7 @@ def test_projection_is_unbiased_within_its_standard_error():
     # 2 * (sum of squared off-diagonal entries of A); the rows' v are independent.
     A = J.transpose(1, 2) @ J
     off_diagonal = A.pow(2).sum() - torch.diagonal(A, dim1=1, dim2=2).pow(2).sum()
-    n_draws = 4000
+    n_draws = 1000
     std_error = torch.sqrt(2 * off_diagonal / X.shape[0] ** 2 / n_draws)
     generator = torch.Generator().manual_seed(0)
     draws = torch.stack(

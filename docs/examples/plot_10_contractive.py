@@ -1,7 +1,7 @@
 """
-=======================================
+========================================
 Contractive autoencoder: a steadier code
-=======================================
+========================================
 
 A :class:`~skae.ContractiveAutoencoder` adds to its loss the squared
 Frobenius norm of the Jacobian of the code with respect to the input (Rifai
