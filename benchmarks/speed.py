@@ -5,6 +5,9 @@ Every contender trains the same network (built by
 batch size and shuffled batches, in one process one after the other:
 
 - ``skae``: ``AutoencoderTransformer.fit``, timed by a callback at each epoch end;
+- ``cae``: ``ContractiveAutoencoder.fit`` on the same network, timed the same
+  way (with ``jacobian="auto"``: the random projection at 30 code units); its
+  time against ``skae``'s is the cost of the contraction penalty;
 - ``dataloader``: the classic hand-written loop, ``TensorDataset`` +
   ``DataLoader(shuffle=True)``, zero_grad / forward / MSE / backward / step, and
   the running loss read with ``loss.item()`` as such loops do;
@@ -35,7 +38,8 @@ Workloads:
 
 On the CPU the script checks the speed targets (skae's epoch at most 1.1x the
 slicing loop and no slower than the DataLoader loop; skorch at least 1.0x
-(mnist) and 1.5x (tabular) slower than skae) and records them in the JSON.
+(mnist) and 1.5x (tabular) slower than skae; the contractive autoencoder's
+epoch at most 2x skae's on mnist) and records them in the JSON.
 With ``--peak-tflops`` it also reports each contender's share of the
 device's peak, from the FLOPs of an epoch (6 * in * out per sample and linear
 layer, forward and backward); float32 matmuls on CUDA do not use TF32 by
@@ -75,14 +79,14 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 import skae
-from skae import AutoencoderTransformer
+from skae import AutoencoderTransformer, ContractiveAutoencoder
 from skae._network import TiedLinear, build_autoencoder
 from skae._training import inference_rows, resolve_device
 
 from _results import add_out_argument, environment, output_folder
 
 LEARNING_RATE = 1e-3
-CONTENDERS = ("skae", "dataloader", "slicing", "skorch")
+CONTENDERS = ("skae", "cae", "dataloader", "slicing", "skorch")
 
 # (workload, numerator, denominator, bound, kind): the CPU speed targets.
 # "at_most" asks numerator / denominator <= bound, "at_least" asks >= bound.
@@ -92,6 +96,7 @@ TARGETS = (
     ("mnist", "skorch", "skae", 1.0, "at_least"),
     ("tabular", "skae", "dataloader", 1.0, "at_most"),
     ("tabular", "skorch", "skae", 1.5, "at_least"),
+    ("mnist", "cae", "skae", 2.0, "at_most"),
 )
 
 
@@ -152,11 +157,11 @@ def build_module(spec, device, seed):
     return module.to(device)
 
 
-def run_skae(X, spec, device, seed):
+def run_skae(X, spec, device, seed, Estimator=AutoencoderTransformer):
     """Fit skae; returns the start time, the epoch-end times and the estimator."""
     stamps = []
     epochs = spec["epochs"]
-    est = AutoencoderTransformer(
+    est = Estimator(
         n_components=spec["n_components"],
         hidden_layer_sizes=spec["hidden_layer_sizes"],
         activation="relu",
@@ -372,6 +377,8 @@ def run_workload(name, spec, args, device):
             seed = args.seed + repeat
             if contender == "skae":
                 start, stamps, est = run_skae(X, spec, device, seed)
+            elif contender == "cae":
+                start, stamps, _ = run_skae(X, spec, device, seed, ContractiveAutoencoder)
             else:
                 start, stamps = runners[contender](Xs, spec, device, seed)
             times[contender] += epoch_times(start, stamps)

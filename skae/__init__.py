@@ -2,6 +2,7 @@
 
 from ._autoencoders import (
     AutoencoderTransformer,
+    ContractiveAutoencoder,
     DenoisingAutoencoder,
     SparseAutoencoder,
 )
@@ -11,6 +12,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AutoencoderTransformer",
+    "ContractiveAutoencoder",
     "DenoisingAutoencoder",
     "SparseAutoencoder",
     "interpolate",

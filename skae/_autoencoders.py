@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_array
 
 from ._base import _FLOAT_DTYPES, BaseAutoencoder, _store_params, _torch_generator
 from .noise import NOISES
-from .penalties import PENALTIES
+from .penalties import PENALTIES, contraction_exact, contraction_projected
 
 _PARAMETERS = """n_components : int, default=2
         Number of code units (the latent size).
@@ -181,7 +181,8 @@ _ATTRIBUTES = """n_features_in_ : int
 _SEE_ALSO = """sklearn.decomposition.PCA : The linear baseline.
     AutoencoderTransformer : Plain autoencoder.
     DenoisingAutoencoder : Autoencoder trained to undo corruption.
-    SparseAutoencoder : Autoencoder with a sparse code."""
+    SparseAutoencoder : Autoencoder with a sparse code.
+    ContractiveAutoencoder : Autoencoder whose code resists small input changes."""
 
 
 def _fill_doc(cls):
@@ -475,3 +476,104 @@ class SparseAutoencoder(BaseAutoencoder):
         if self.sparsity == "topk":
             return None
         return self.sparsity_weight * PENALTIES[self.sparsity](code, self.sparsity_target)
+
+
+# The exact Jacobian takes one backward pass per code unit, the projection one
+# forward-mode pass in all: beyond a few units the exact one is the slower.
+_EXACT_MAX_COMPONENTS = 4
+
+
+@_fill_doc
+class ContractiveAutoencoder(BaseAutoencoder):
+    """Autoencoder whose code resists small changes of the input.
+
+    The loss adds ``contraction_weight`` times the squared Frobenius norm of
+    the Jacobian of the code with respect to the (scaled) input, averaged over
+    the batch. The encoder then flattens every direction of the input that the
+    reconstruction does not need, and keeps its sensitivity along the data.
+
+    Parameters
+    ----------
+    {parameters}
+
+    contraction_weight : float, default=0.1
+        Weight (lambda) of the contraction penalty.
+
+    jacobian : {{"auto", "exact", "projection"}}, default="auto"
+        How the penalty is computed. ``"exact"`` forms the Jacobian, one
+        backward pass per code unit; ``"projection"`` estimates its squared
+        norm without bias as ``||J v||^2`` for a random sign vector ``v`` per
+        row, from one forward-mode Jacobian-vector product, whatever the code
+        width. ``"auto"`` is ``"exact"`` for codes of at most 4 units and
+        ``"projection"`` beyond.
+
+    Attributes
+    ----------
+    {attributes}
+
+    See Also
+    --------
+    {see_also}
+
+    References
+    ----------
+    S. Rifai, P. Vincent, X. Muller, X. Glorot and Y. Bengio, "Contractive
+    auto-encoders: explicit invariance during feature extraction", ICML 2011.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import ContractiveAutoencoder
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> cae = ContractiveAutoencoder(n_components=8, contraction_weight=0.1,
+    ...                              max_epochs=5, random_state=0).fit(X)
+    >>> cae.transform(X[:3]).shape
+    (3, 8)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseAutoencoder._parameter_constraints,
+        "contraction_weight": [Interval(Real, 0, None, closed="left")],
+        "jacobian": [StrOptions({"auto", "exact", "projection"})],
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        contraction_weight=0.1,
+        jacobian="auto",
+        hidden_layer_sizes="auto",
+        activation="relu",
+        output_activation="auto",
+        loss="mse",
+        tied_weights=False,
+        init="pca",
+        optimizer="adam",
+        learning_rate=2e-3,
+        learning_rate_schedule="cosine",
+        weight_decay=0.0,
+        batch_size="auto",
+        max_epochs="auto",
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="auto",
+        precision="float32",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        callbacks=None,
+    ):
+        _store_params(self, locals())
+
+    def _encode_with_penalty(self, X, generator):
+        exact = self.jacobian == "exact" or (
+            self.jacobian == "auto" and self.n_components <= _EXACT_MAX_COMPONENTS
+        )
+        if exact:
+            code, penalty = contraction_exact(self.module_.encode, X)
+        else:
+            code, penalty = contraction_projected(self.module_.encode, X, generator)
+        return code, self.contraction_weight * penalty

@@ -56,8 +56,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     """Base class for autoencoder transformers.
 
     Holds every piece of scikit-learn plumbing. Variants change behaviour only
-    through the hooks :meth:`_corruption`, :meth:`_penalty`, :meth:`_module_kwargs`
-    and :meth:`_check_params`.
+    through the hooks :meth:`_corruption`, :meth:`_penalty` (or
+    :meth:`_encode_with_penalty`), :meth:`_module_kwargs` and :meth:`_check_params`.
 
     Warning: This class should not be used directly. Use derived classes
     instead.
@@ -130,6 +130,16 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _penalty(self, code):
         """A term added to the loss of a batch, from its code (or None)."""
         return None
+
+    def _encode_with_penalty(self, X, generator):
+        """The code of the training inputs ``X`` and the term added to their loss.
+
+        The default penalises the code alone (:meth:`_penalty`); a penalty on
+        the encoder's Jacobian needs the inputs, and gets the code from the
+        same pass.
+        """
+        code = self.module_.encode(X)
+        return code, self._penalty(code)
 
     def _module_kwargs(self):
         """Extra keyword arguments for :class:`skae._network.Autoencoder`."""
@@ -239,10 +249,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 corrupt,
                 schedule=schedule,
                 keep_start=(
-                    not incremental
-                    and X_val is None
-                    and corrupt is None
-                    and type(self)._penalty is BaseAutoencoder._penalty
+                    not incremental and X_val is None and self._plain_objective(corrupt)
                 ),
             )
         except FloatingPointError as exc:
@@ -256,6 +263,17 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 ConvergenceWarning,
             )
         return self
+
+    def _plain_objective(self, corrupt):
+        """Whether training minimises the clean reconstruction loss alone.
+
+        Only then is "worse than the start" measured by that loss; noise and
+        penalties trade some of it for what they add.
+        """
+        hooks = ("_penalty", "_encode_with_penalty")
+        return corrupt is None and all(
+            getattr(type(self), hook) is getattr(BaseAutoencoder, hook) for hook in hooks
+        )
 
     def _max_epochs(self, X_train):
         if self.max_epochs == "auto":

@@ -192,11 +192,15 @@ def batched_inference(fn, X, mean, scale, device, rows, out_width, finish=None):
     return out
 
 
-def objective(module, batch, loss, corrupt, penalty, generator):
-    """The training loss of one batch: reconstruct the clean batch from its corruption."""
-    code, raw = module(batch if corrupt is None else corrupt(batch, generator))
-    value = LOSSES[loss](raw, batch, module.output_layer)
-    extra = penalty(code)
+def objective(module, batch, loss, corrupt, encode, generator):
+    """The training loss of one batch: reconstruct the clean batch from its corruption.
+
+    ``encode(inputs, generator)`` returns the code of the (corrupted) inputs and
+    a penalty to add to the loss, or None.
+    """
+    inputs = batch if corrupt is None else corrupt(batch, generator)
+    code, extra = encode(inputs, generator)
+    value = LOSSES[loss](module.decode_raw(code), batch, module.output_layer)
     return value if extra is None else value + extra
 
 
@@ -206,7 +210,7 @@ def train_step(est, batch, generator, corrupt, scheduler=None):
     optimizer.zero_grad(set_to_none=True)
     with _autocast(est):
         loss = objective(
-            est.module_, batch, est.loss, corrupt, est._penalty, generator
+            est.module_, batch, est.loss, corrupt, est._encode_with_penalty, generator
         )
     loss.backward()
     optimizer.step()
@@ -279,7 +283,7 @@ def fit_loop(
     ----------
     est : estimator
         Holds ``module_``, ``optimizer_``, the hyper-parameters, the hooks
-        ``_penalty``, and the history attributes that are
+        ``_encode_with_penalty``, and the history attributes that are
         updated here.
     X : torch.Tensor
         Scaled training data, on the device or in host memory.

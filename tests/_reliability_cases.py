@@ -2,7 +2,12 @@
 
 import numpy as np
 
-from skae import AutoencoderTransformer, DenoisingAutoencoder, SparseAutoencoder
+from skae import (
+    AutoencoderTransformer,
+    ContractiveAutoencoder,
+    DenoisingAutoencoder,
+    SparseAutoencoder,
+)
 
 # Small enough that a fit takes a few milliseconds on one core.
 FAST = dict(hidden_layer_sizes=(8,), max_epochs=2, device="cpu", random_state=0)
@@ -13,6 +18,7 @@ ESTIMATORS = [
     AutoencoderTransformer(**FAST),
     DenoisingAutoencoder(noise="gaussian", noise_level=0.3, **FAST),
     SparseAutoencoder(sparsity="kl", **FAST),
+    ContractiveAutoencoder(jacobian="projection", **FAST),
 ]
 
 # The remaining corruptions and penalties, for the tests where each one matters.
@@ -22,6 +28,7 @@ VARIANTS = ESTIMATORS + [
     DenoisingAutoencoder(noise="salt_and_pepper", **FAST),
     SparseAutoencoder(sparsity="l1", **FAST),
     SparseAutoencoder(sparsity="topk", n_components=3, k=1, **FAST),
+    ContractiveAutoencoder(jacobian="exact", **FAST),
 ]
 
 
@@ -30,7 +37,7 @@ def estimator_id(estimator):
     params = estimator.get_params()
     shown = [
         f"-{name}" if name == "tied_weights" else f"-{params[name]}"
-        for name in ("noise", "sparsity", "tied_weights", "loss")
+        for name in ("noise", "sparsity", "jacobian", "tied_weights", "loss")
         if name in params and params[name] not in (False, "mse")
     ]
     return type(estimator).__name__ + "".join(shown)

@@ -1,4 +1,4 @@
-"""Behaviour of the three estimators: seed 004's experiments, the scikit-learn
+"""Behaviour of the four estimators: seed 004's experiments, the scikit-learn
 protocol (pipelines, search, pandas output, pickling), and the variants' hooks."""
 
 import pickle
@@ -17,11 +17,16 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skae import AutoencoderTransformer, DenoisingAutoencoder, SparseAutoencoder
+from skae import (
+    AutoencoderTransformer,
+    ContractiveAutoencoder,
+    DenoisingAutoencoder,
+    SparseAutoencoder,
+)
 from skae.datasets import make_manifold
 
 FAST = dict(hidden_layer_sizes=(16,), max_epochs=5, device="cpu", random_state=0)
-ALL = [AutoencoderTransformer, DenoisingAutoencoder, SparseAutoencoder]
+ALL = [AutoencoderTransformer, DenoisingAutoencoder, SparseAutoencoder, ContractiveAutoencoder]
 
 
 def seed004(kind, n_samples=300, n_features=10, seed=0):
@@ -513,3 +518,52 @@ def test_default_fit_ends_without_convergence_warning(kind, n_components):
         warnings.simplefilter("error", ConvergenceWarning)
         ae = AutoencoderTransformer(n_components=n_components, random_state=0).fit(X)
     assert ae.hidden_layer_sizes_ == (64,)
+
+
+def test_contraction_shrinks_the_code_change_under_perturbation(digits):
+    X = digits[0] / 16
+    params = dict(n_components=4, **{**FAST, "max_epochs": 20})
+    noise = 0.05 * np.random.default_rng(0).standard_normal(X.shape)
+
+    def code_change(weight):
+        cae = ContractiveAutoencoder(contraction_weight=weight, **params).fit(X)
+        return np.linalg.norm(cae.transform(X + noise) - cae.transform(X), axis=1).mean()
+
+    # In absolute terms; relative to the code's spread, a near-linear code
+    # barely changes (see benchmarks/contraction.py).
+    assert code_change(1.0) < 0.8 * code_change(0.0)
+
+
+@pytest.mark.parametrize(
+    "n_components, jacobian, expected",
+    [
+        (4, "auto", "contraction_exact"),
+        (5, "auto", "contraction_projected"),
+        (8, "exact", "contraction_exact"),
+        (2, "projection", "contraction_projected"),
+    ],
+)
+def test_jacobian_choice(n_components, jacobian, expected, digits, monkeypatch):
+    from skae import _autoencoders
+
+    used = []
+    for name in ("contraction_exact", "contraction_projected"):
+        original = getattr(_autoencoders, name)
+
+        def spy(*args, name=name, original=original):
+            used.append(name)
+            return original(*args)
+
+        monkeypatch.setattr(_autoencoders, name, spy)
+    params = {**FAST, "max_epochs": 1}
+    ContractiveAutoencoder(n_components=n_components, jacobian=jacobian, **params).fit(
+        digits[0]
+    )
+    assert set(used) == {expected}
+
+
+def test_zero_contraction_weight_is_the_plain_autoencoder(digits):
+    X = digits[0]
+    plain = AutoencoderTransformer(n_components=3, **FAST).fit(X)
+    cae = ContractiveAutoencoder(n_components=3, contraction_weight=0.0, **FAST).fit(X)
+    np.testing.assert_allclose(cae.transform(X), plain.transform(X), rtol=1e-4, atol=1e-4)

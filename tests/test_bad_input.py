@@ -13,7 +13,12 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 
-from skae import AutoencoderTransformer, DenoisingAutoencoder, SparseAutoencoder
+from skae import (
+    AutoencoderTransformer,
+    ContractiveAutoencoder,
+    DenoisingAutoencoder,
+    SparseAutoencoder,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -166,8 +171,15 @@ INVALID_VALUES = {
     "sparsity_target": [0.0, 1.0, -0.5],
     "sparsity_weight": [-1e-6, "strong"],
     "k": [0, 1.5, "one"],
+    "contraction_weight": [-1e-6, "strong"],
+    "jacobian": ["forward", None],
 }
-CLASSES = [AutoencoderTransformer, DenoisingAutoencoder, SparseAutoencoder]
+CLASSES = [
+    AutoencoderTransformer,
+    DenoisingAutoencoder,
+    SparseAutoencoder,
+    ContractiveAutoencoder,
+]
 
 
 @pytest.mark.parametrize("Estimator", CLASSES)

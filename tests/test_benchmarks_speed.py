@@ -97,7 +97,7 @@ def test_speed_smoke_run(speed, tmp_path):
     assert (mnist["n_samples"], mnist["batch_size"]) == (128, 64)
     macs = 784 * 30 * 2 + 2 * (784 * 1000 + 1000 * 500 + 500 * 250 + 250 * 30)
     assert mnist["flops_per_epoch"] == 6 * macs * 128
-    expected = {"skae", "dataloader", "slicing"}
+    expected = {"skae", "cae", "dataloader", "slicing"}
     if speed.skorch_version():
         expected.add("skorch")
     else:
@@ -109,7 +109,7 @@ def test_speed_smoke_run(speed, tmp_path):
             assert result["median_epoch_seconds"] > 0
         assert workload["contenders"]["skae"]["time_vs_skae"] == 1.0
         assert workload["transform"]["skae_samples_per_second"] > 0
-    assert len(report["targets"]) == 5
+    assert len(report["targets"]) == 6
 
 
 def test_speed_notes_a_missing_skorch(speed, tmp_path, monkeypatch):

@@ -2,7 +2,12 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skae import AutoencoderTransformer, DenoisingAutoencoder, SparseAutoencoder
+from skae import (
+    AutoencoderTransformer,
+    ContractiveAutoencoder,
+    DenoisingAutoencoder,
+    SparseAutoencoder,
+)
 
 # Small networks and few epochs keep the ~50 checks per estimator fast; the
 # checks' own data sets have at most a few hundred rows.
@@ -14,6 +19,8 @@ ESTIMATORS = [
     DenoisingAutoencoder(noise="gaussian", **_FAST),
     SparseAutoencoder(sparsity="kl", **_FAST),
     SparseAutoencoder(sparsity="topk", k=1, **_FAST),
+    ContractiveAutoencoder(jacobian="exact", **_FAST),
+    ContractiveAutoencoder(jacobian="projection", **_FAST),
 ]
 
 

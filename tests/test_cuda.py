@@ -7,7 +7,12 @@ import pytest
 import torch
 from sklearn.datasets import load_digits
 
-from skae import AutoencoderTransformer, DenoisingAutoencoder, SparseAutoencoder
+from skae import (
+    AutoencoderTransformer,
+    ContractiveAutoencoder,
+    DenoisingAutoencoder,
+    SparseAutoencoder,
+)
 from skae import _training
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
@@ -20,7 +25,10 @@ def X():
     return load_digits().data[:300]
 
 
-@pytest.mark.parametrize("Estimator", [AutoencoderTransformer, DenoisingAutoencoder, SparseAutoencoder])
+@pytest.mark.parametrize(
+    "Estimator",
+    [AutoencoderTransformer, DenoisingAutoencoder, SparseAutoencoder, ContractiveAutoencoder],
+)
 def test_fit_on_cuda_matches_cpu_closely(Estimator, X):
     gpu = Estimator(n_components=4, device="cuda", **FAST).fit(X)
     assert gpu.device_.type == "cuda"
