@@ -21,8 +21,8 @@ Usage:
     python benchmarks/contraction.py --help
 
 Writes ``contraction.json`` and ``contraction.png`` to ``--out`` (default: a
-new folder ``contraction_<date-time>`` in the current directory, printed at
-the end) and prints a Markdown table.
+fresh ``benchmarks/output/contraction-<timestamp>/``, git-ignored, named in the
+first and last lines printed) and prints a Markdown table.
 """
 
 import argparse
@@ -30,7 +30,6 @@ import json
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import load_digits
@@ -39,6 +38,8 @@ from sklearn.model_selection import train_test_split
 
 import skae
 from skae import AutoencoderTransformer, ContractiveAutoencoder, DenoisingAutoencoder
+
+from _results import add_out_argument, output_folder
 
 
 def code_sensitivity(model, X, std, n_draws, seed):
@@ -146,18 +147,16 @@ def parse_args(argv):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true",
                         help="smoke test: 3 epochs, 300 training rows")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="output folder (default: a new contraction_<date-time>)")
+    add_out_argument(parser, "contraction.json and contraction.png")
     args = parser.parse_args(argv)
     if args.quick:
         args.max_epochs, args.n_train = 3, 300
-    if args.out is None:
-        args.out = Path(f"contraction_{time.strftime('%Y%m%d-%H%M%S')}")
     return args
 
 
 def main(argv=None):
     args = parse_args(argv)
+    out = output_folder(args.out, "contraction")
     X_train, X_test, data = load(args)
     if args.quick:
         X_train = X_train[: args.n_train]
@@ -183,16 +182,15 @@ def main(argv=None):
                        if k not in ("callbacks", "hidden_layer_sizes")},
         })
         print(f"  {method} done", file=sys.stderr)
-    args.out.mkdir(parents=True, exist_ok=True)
     report = {
         "meta": {"skae": skae.__version__, "argv": sys.argv[1:] if argv is None else argv,
                  "perturbation": args.perturbation, "hidden_layer_sizes": args.hidden},
         "records": records,
     }
-    (args.out / "contraction.json").write_text(json.dumps(report, indent=2, default=str))
-    plot(records, args.out / "contraction.png")
+    (out / "contraction.json").write_text(json.dumps(report, indent=2, default=str))
+    plot(records, out / "contraction.png")
     print(markdown(records, args.perturbation))
-    print(f"\nwrote contraction.json and contraction.png to {args.out.resolve()}")
+    print(f"\nwrote contraction.json and contraction.png to {out}")
     return report
 
 

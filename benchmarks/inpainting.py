@@ -59,8 +59,8 @@ Usage:
         --max-epochs 50 --out DIR2
     python benchmarks/inpainting.py --help
 
-Writes to ``--out`` (default: a new folder ``skae-inpainting-*`` in the
-temporary directory), printing where in its first and last lines:
+Writes to ``--out`` (default: a fresh ``benchmarks/output/inpainting-<timestamp>/``,
+git-ignored), printing where in its first and last lines:
 ``inpainting.json`` (records, summary, kernel table, settings, environment),
 ``inpainting.md`` (the tables), ``inpainting_dropout_<R>.png`` (for the
 middle rate) and ``inpainting_block.png`` (originals, masked inputs, each
@@ -71,7 +71,6 @@ kernels on one colour scale).
 import argparse
 import json
 import platform
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -88,6 +87,8 @@ import skae
 from skae import AutoencoderTransformer, DenoisingAutoencoder
 from skae.datasets import load_mnist
 from skae.inpainting import OPENCV_METHODS, block_mask, dropout_mask, inpaint
+
+from _results import add_out_argument, output_folder
 
 METHODS = ("zeros", "pca", "autoencoder", "denoising", *OPENCV_METHODS)
 INSTALL_HINT = (
@@ -405,17 +406,13 @@ def parse_args(argv):
     parser.add_argument("--quick", action="store_true", help="tiny smoke test")
     parser.add_argument("--device", default="auto", help="skae device (default: auto)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--out", type=Path, help="output folder (default: a new temporary folder)"
-    )
+    add_out_argument(parser, "the JSON, table and figures")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    out = args.out or Path(tempfile.mkdtemp(prefix="skae-inpainting-"))
-    out.mkdir(parents=True, exist_ok=True)
-    print(f"inpainting benchmark: writing to {out}", flush=True)
+    out = output_folder(args.out, "inpainting")
     try:
         import cv2  # noqa: F401
 

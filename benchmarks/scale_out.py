@@ -36,8 +36,8 @@ Usage:
     python benchmarks/scale_out.py --parts stream --mappings chunk whole --tmp-dir DIR
     python benchmarks/scale_out.py --help
 
-Writes ``scale_out.json`` to ``--out`` (default: a fresh folder
-``skae-scale_out-*`` in the system's temporary directory), prints a Markdown
+Writes ``scale_out.json`` to ``--out`` (default: a fresh
+``benchmarks/output/scale_out-<timestamp>/``, git-ignored), prints a Markdown
 table and the path of the JSON.
 """
 
@@ -64,6 +64,8 @@ from sklearn.model_selection import GridSearchCV
 
 import skae
 from skae import AutoencoderTransformer
+
+from _results import add_out_argument, output_folder
 
 MB = 2**20
 GRID = {"n_components": [2, 4, 8, 16], "hidden_layer_sizes": [(32,), (64,), (128,)]}
@@ -288,8 +290,7 @@ def parse_args(argv=None):
                         help="torch threads of the streaming child (default: torch's)")
     parser.add_argument("--tmp-dir", default=tempfile.gettempdir(),
                         help="folder for the data files, deleted after use")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="folder for scale_out.json (default: a fresh temporary one)")
+    add_out_argument(parser, "scale_out.json")
     parser.add_argument("--stream-child", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -306,8 +307,7 @@ def main(argv=None):
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
     }
-    out = args.out or Path(tempfile.mkdtemp(prefix="skae-scale_out-"))
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_folder(args.out, "scale_out")
     path = out / "scale_out.json"
     for part, run in (("search", run_search), ("stream", run_stream)):
         if part in args.parts:
