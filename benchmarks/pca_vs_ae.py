@@ -53,7 +53,10 @@ otherwise), which restores the best epoch's weights:
   early stopping keeps the starting weights unless an epoch beats them on the
   validation rows, and the small step keeps Adam's step noise small.
 - manifolds: ``hidden_layer_sizes=(64, 64)``, ``learning_rate=3e-3``,
-  ``max_epochs=100``, ``n_iter_no_change=20``.
+  ``max_epochs=200``, ``n_iter_no_change=20``. Under the cosine schedule more
+  epochs mean a slower annealing and a lower error: at 100 epochs the k=1
+  ratios to PCA were 0.46, 0.35 and 0.27 (swiss roll, S curve, helix), at 200
+  0.40, 0.27 and 0.19.
 - digits: ``hidden_layer_sizes=(256,)``, ``learning_rate=1e-3``,
   ``max_epochs=100``, ``n_iter_no_change=10``.
 - mnist: the documented setting for images, ``loss="bce"`` (a sigmoid output
@@ -153,7 +156,7 @@ MANIFOLD_AE = {
     **_EARLY,
     "hidden_layer_sizes": (64, 64),
     "learning_rate": 3e-3,
-    "max_epochs": 100,
+    "max_epochs": 200,
     "n_iter_no_change": 20,
 }
 DIGITS_AE = {

@@ -449,6 +449,7 @@ def test_l1_sparsity_shrinks_the_code(digits):
     assert np.abs(strong).mean() < np.abs(weak).mean()
 
 
+@pytest.mark.filterwarnings("ignore:Maximum epochs:sklearn.exceptions.ConvergenceWarning")
 def test_learning_rate_follows_the_schedule_per_step_and_is_restored(digits):
     X, _ = digits
     rates = {}
