@@ -1,10 +1,10 @@
 """PCA against the autoencoders: held-out reconstruction error at each latent size.
 
 For every data set and latent size below the data's width, fits ``PCA`` and
-skae's ``AutoencoderTransformer``, ``DenoisingAutoencoder`` and
-``SparseAutoencoder`` (method names ``"pca"``, ``"autoencoder"``,
-``"denoising"``, ``"sparse"``) on a training split and measures on the test
-split:
+skae's ``AutoencoderTransformer``, ``DenoisingAutoencoder``,
+``SparseAutoencoder`` and ``ContractiveAutoencoder`` (method names ``"pca"``,
+``"autoencoder"``, ``"denoising"``, ``"sparse"``, ``"contractive"``) on a
+training split and measures on the test split:
 
 - ``test_mse``: squared reconstruction error, ``inverse_transform(transform(X))``
   against ``X``, averaged over all entries, in the data's units;
@@ -42,8 +42,8 @@ Data sets (``--datasets``):
 The synthetic and digits splits hold out 25% of the rows; all seeds come from
 ``--seed``.
 
-Autoencoder settings (shared by the three variants; the denoising and sparse
-models add their default noise and penalty). All keep ``init="pca"`` (the
+Autoencoder settings (shared by the four variants; the denoising, sparse and
+contractive models add their default noise and penalty). All keep ``init="pca"`` (the
 default), so training starts at PCA's solution, and all but mnist_defaults use
 early stopping on a validation split of the training rows (10% unless said
 otherwise), which restores the best epoch's weights:
@@ -125,7 +125,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from tqdm.auto import tqdm
 
-from skae import AutoencoderTransformer, DenoisingAutoencoder, SparseAutoencoder
+from skae import (
+    AutoencoderTransformer,
+    ContractiveAutoencoder,
+    DenoisingAutoencoder,
+    SparseAutoencoder,
+)
 from skae.datasets import load_mnist, make_correlated, make_manifold
 
 from _results import add_out_argument, environment, output_folder
@@ -135,6 +140,7 @@ METHODS = {
     "autoencoder": AutoencoderTransformer,
     "denoising": DenoisingAutoencoder,
     "sparse": SparseAutoencoder,
+    "contractive": ContractiveAutoencoder,
 }
 LINEAR_RATIO = 1.5
 LINEAR_FLOOR = 1e-6
@@ -233,7 +239,7 @@ class Dataset(NamedTuple):
     load: Callable  # args -> (X_train, X_test), or with (y_train, y_test) for a probe
     group: str  # "linear" or "nonlinear": which check applies
     sizes: tuple  # default latent sizes
-    settings: dict  # keyword arguments of the three autoencoders
+    settings: dict  # keyword arguments of the autoencoders
     budget: float | None  # default wall-clock seconds per autoencoder fit
 
 

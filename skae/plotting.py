@@ -18,7 +18,7 @@ from ._base import _FLOAT_DTYPES
 from .interpolation import interpolate
 
 # Benchmark methods in the order their lines are drawn (and coloured).
-_METHODS = ("pca", "autoencoder", "denoising", "sparse")
+_METHODS = ("pca", "autoencoder", "denoising", "sparse", "contractive")
 # Above this many distinct labels, a colour bar reads better than a legend.
 _MAX_LEGEND_CLASSES = 20
 
@@ -643,9 +643,9 @@ def plot_pca_vs_ae(
     ----------
     results : list of dict or path-like
         Records with the keys ``dataset``, ``method`` (``"pca"``,
-        ``"autoencoder"``, ``"denoising"``, ``"sparse"`` or another name),
-        ``n_components`` and ``metric``; or the path of a JSON file holding
-        that list, such as ``benchmarks/results/pca_vs_ae.json``.
+        ``"autoencoder"``, ``"denoising"``, ``"sparse"``, ``"contractive"`` or
+        another name), ``n_components`` and ``metric``; or the path of a JSON
+        file holding that list, such as ``benchmarks/results/pca_vs_ae.json``.
     dataset : str, default=None
         Draw only this data set.
     metric : str, default="test_mse"
@@ -739,6 +739,7 @@ _STYLES = {
     "autoencoder": ("s", "--", 7),
     "denoising": ("^", "-.", 6),
     "sparse": ("x", ":", 6),
+    "contractive": ("D", (0, (3, 1, 1, 1, 1, 1)), 5),
 }
 _METRIC_LABELS = {
     "test_mse": "test mean squared error",

@@ -18,7 +18,7 @@ from skae.datasets import load_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARK = ROOT / "benchmarks" / "pca_vs_ae.py"
-METHODS = {"pca", "autoencoder", "denoising", "sparse"}
+METHODS = {"pca", "autoencoder", "denoising", "sparse", "contractive"}
 RECORD_KEYS = {
     "dataset",
     "method",
@@ -68,7 +68,7 @@ def test_quick_run_writes_records_checks_and_plots(bench, tmp_path, capsys):
         assert (tmp_path / f"pca_vs_ae_{dataset}.png").stat().st_size > 0
 
     out = capsys.readouterr().out
-    assert "| dataset | k | pca | autoencoder | denoising | sparse |" in out
+    assert "| dataset | k | pca | autoencoder | denoising | sparse | contractive |" in out
     assert "checks skipped" in out
     assert "FAIL" not in out and "PASS" not in out
     lines = out.strip().splitlines()
