@@ -3,9 +3,9 @@
 import importlib.metadata
 import runpy
 import sys
-import tomllib
 from pathlib import Path
 
+import pytest
 import torch
 
 import skae
@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_pyproject_reads_the_version_from_the_package():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert "version" not in project["project"]
     assert "version" in project["project"]["dynamic"]
