@@ -135,9 +135,13 @@ def resolve_precision(precision, device, multiply_adds):
     return precision
 
 
-def _autocast_device_types():
+def _disable_autocast(stack):
+    """Turn off, within ``stack``, any autocast that the caller turned on."""
     # torch warns when asked about CUDA autocast without CUDA.
-    return ("cpu", "cuda") if torch.cuda.is_available() else ("cpu",)
+    for device_type in ("cpu", "cuda") if torch.cuda.is_available() else ("cpu",):
+        # Entering a disabled autocast costs far more than asking (~50 us).
+        if torch.is_autocast_enabled(device_type):
+            stack.enter_context(torch.autocast(device_type, enabled=False))
 
 
 @contextlib.contextmanager
@@ -151,8 +155,7 @@ def training_modes():
     with contextlib.ExitStack() as stack:
         stack.enter_context(torch.inference_mode(False))
         stack.enter_context(torch.enable_grad())
-        for device_type in _autocast_device_types():
-            stack.enter_context(torch.autocast(device_type, enabled=False))
+        _disable_autocast(stack)
         yield
 
 
@@ -161,8 +164,7 @@ def float32_inference():
     """``inference_mode`` with autocast off, so a caller's autocast cannot leak in."""
     with contextlib.ExitStack() as stack:
         stack.enter_context(torch.inference_mode())
-        for device_type in _autocast_device_types():
-            stack.enter_context(torch.autocast(device_type, enabled=False))
+        _disable_autocast(stack)
         yield
 
 
