@@ -99,8 +99,9 @@ Usage:
 
 Writes to ``--out`` (default: a fresh ``benchmarks/output/pca_vs_ae-<timestamp>/``,
 git-ignored; ``--out benchmarks/results`` refreshes the committed results):
-``pca_vs_ae.json`` (a list of records), ``pca_vs_ae_checks.json`` (the checks,
-the settings and the machine) and ``pca_vs_ae_<dataset>.png`` (test error
+``pca_vs_ae.json`` (a list of records; an autoencoder's record holds its
+``precision_``, ``"float32"`` or ``"bfloat16"``), ``pca_vs_ae_checks.json``
+(the checks, the settings and the machine) and ``pca_vs_ae_<dataset>.png`` (test error
 relative to the test variance against latent size, one line per method; bars
 of SSE per image for MNIST); prints Markdown tables, with the folder in the
 first and last lines. Exits with status 1 when a check fails.
@@ -301,6 +302,7 @@ def _fit_method(method, n_components, settings, budget, X_train, X_test, args):
         "transform_seconds": transform_seconds,
         "device": "cpu" if method == "pca" else str(model.device_),
         "n_iter": None if method == "pca" else int(model.n_iter_),
+        "precision": None if method == "pca" else model.precision_,
         "stopped_by_time_budget": bool(budget_callback and budget_callback.hit),
     }
     if method != "pca" and model.validation_scores_:

@@ -4,10 +4,15 @@ Every contender trains the same network (built by
 ``skae._network.build_autoencoder``), with Adam at learning rate 1e-3, the same
 batch size and shuffled batches, in one process one after the other:
 
-- ``skae``: ``AutoencoderTransformer.fit``, timed by a callback at each epoch end;
-- ``cae``: ``ContractiveAutoencoder.fit`` on the same network, timed the same
-  way (with ``jacobian="auto"``: the random projection at 30 code units); its
-  time against ``skae``'s is the cost of the contraction penalty;
+- ``skae``: ``AutoencoderTransformer.fit`` in float32, timed by a callback at
+  each epoch end;
+- ``bf16``: the same with ``precision="bfloat16"`` (bf16 autocast), run only
+  where the device multiplies bfloat16 natively (``skae._training.native_bf16``);
+  elsewhere its products are emulated, a fit takes many minutes, and it is
+  reported as skipped;
+- ``cae``: ``ContractiveAutoencoder.fit`` on the same network in float32, timed
+  the same way (with ``jacobian="auto"``: the random projection at 30 code
+  units); its time against ``skae``'s is the cost of the contraction penalty;
 - ``dataloader``: the classic hand-written loop, ``TensorDataset`` +
   ``DataLoader(shuffle=True)``, zero_grad / forward / MSE / backward / step, and
   the running loss read with ``loss.item()`` as such loops do;
@@ -39,7 +44,10 @@ Workloads:
 On the CPU the script checks the speed targets (skae's epoch at most 1.1x the
 slicing loop and no slower than the DataLoader loop; skorch at least 1.0x
 (mnist) and 1.5x (tabular) slower than skae; the contractive autoencoder's
-epoch at most 2x skae's on mnist) and records them in the JSON.
+epoch at most 2x skae's on mnist; the bf16 epoch at most 0.55x the float32
+one on mnist) and records them in the JSON. It also measures the rate of
+256x784 @ 784x512 products in float32, and in bfloat16 where it is native,
+beside which the contenders' achieved TFLOP/s can be read.
 With ``--peak-tflops`` it also reports each contender's share of the
 device's peak, from the FLOPs of an epoch (6 * in * out per sample and linear
 layer, forward and backward); float32 matmuls on CUDA do not use TF32 by
@@ -81,12 +89,12 @@ from torch.utils.data import DataLoader, TensorDataset
 import skae
 from skae import AutoencoderTransformer, ContractiveAutoencoder
 from skae._network import TiedLinear, build_autoencoder
-from skae._training import inference_rows, resolve_device
+from skae._training import inference_rows, native_bf16, resolve_device
 
 from _results import add_out_argument, environment, output_folder
 
 LEARNING_RATE = 1e-3
-CONTENDERS = ("skae", "cae", "dataloader", "slicing", "skorch")
+CONTENDERS = ("skae", "bf16", "cae", "dataloader", "slicing", "skorch")
 
 # (workload, numerator, denominator, bound, kind): the CPU speed targets.
 # "at_most" asks numerator / denominator <= bound, "at_least" asks >= bound.
@@ -97,6 +105,7 @@ TARGETS = (
     ("tabular", "skae", "dataloader", 1.0, "at_most"),
     ("tabular", "skorch", "skae", 1.5, "at_least"),
     ("mnist", "cae", "skae", 2.0, "at_most"),
+    ("mnist", "bf16", "skae", 0.55, "at_most"),
 )
 
 
@@ -157,7 +166,31 @@ def build_module(spec, device, seed):
     return module.to(device)
 
 
-def run_skae(X, spec, device, seed, Estimator=AutoencoderTransformer):
+def product_gflops(device, dtype, repeats=20):
+    """GFLOP/s of 256x784 @ 784x512 products in ``dtype``, the best of a few rounds."""
+    a = torch.randn(256, 784, device=device, dtype=dtype)
+    b = torch.randn(784, 512, device=device, dtype=dtype)
+    a @ b  # warm-up
+    best = float("inf")
+    for _ in range(3):
+        start = clock(device)
+        for _ in range(repeats):
+            a @ b
+        best = min(best, clock(device) - start)
+    return 2 * 256 * 784 * 512 * repeats / best / 1e9
+
+
+def product_rates(device):
+    """Product GFLOP/s per dtype; bfloat16 only where it is native (else None)."""
+    native = native_bf16(device)
+    return {
+        "float32": product_gflops(device, torch.float32),
+        "bfloat16": product_gflops(device, torch.bfloat16) if native else None,
+        "native_bf16": native,
+    }
+
+
+def run_skae(X, spec, device, seed, Estimator=AutoencoderTransformer, precision="float32"):
     """Fit skae; returns the start time, the epoch-end times and the estimator."""
     stamps = []
     epochs = spec["epochs"]
@@ -172,6 +205,7 @@ def run_skae(X, spec, device, seed, Estimator=AutoencoderTransformer):
         tol=0.0,
         n_iter_no_change=epochs + 1,
         device=str(device),
+        precision=precision,
         random_state=seed,
         callbacks=[lambda est: stamps.append(clock(device))],
     )
@@ -365,10 +399,15 @@ def run_workload(name, spec, args, device):
     Xs = scaled(X)
     flops = flops_per_sample(build_module(spec, "cpu", args.seed)) * X.shape[0]
     runners = {"dataloader": run_dataloader, "slicing": run_slicing, "skorch": run_skorch}
-    contenders = [c for c in args.contenders if c != "skorch" or skorch_version()]
     skipped = {}
-    if "skorch" in args.contenders and "skorch" not in contenders:
+    if "skorch" in args.contenders and not skorch_version():
         skipped["skorch"] = "skorch is not installed (pip install skorch)"
+    if "bf16" in args.contenders and not native_bf16(device):
+        skipped["bf16"] = (
+            "bfloat16 is not native here: its products are emulated, far slower "
+            "than float32"
+        )
+    contenders = [c for c in args.contenders if c not in skipped]
     times = {c: [] for c in contenders}
     est = None
     # Interleaving repeats spreads slow spells of a shared machine over all contenders.
@@ -377,6 +416,8 @@ def run_workload(name, spec, args, device):
             seed = args.seed + repeat
             if contender == "skae":
                 start, stamps, est = run_skae(X, spec, device, seed)
+            elif contender == "bf16":
+                start, stamps, _ = run_skae(X, spec, device, seed, precision="bfloat16")
             elif contender == "cae":
                 start, stamps, _ = run_skae(X, spec, device, seed, ContractiveAutoencoder)
             else:
@@ -446,6 +487,14 @@ def check_targets(workloads):
 
 def markdown(report):
     lines = []
+    # Results written before the bf16 contender have no product rates.
+    products = report.get("product_gflops")
+    if products:
+        bf16 = products["bfloat16"]
+        lines.append(
+            f"256x784 @ 784x512 products: float32 {products['float32']:.1f} GFLOP/s, "
+            + ("bfloat16 not native here" if bf16 is None else f"bfloat16 {bf16:.1f} GFLOP/s")
+        )
     for name, workload in report["workloads"].items():
         lines += [
             "",
@@ -531,6 +580,7 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     load_before = os.getloadavg()
+    products = product_rates(device)
     workloads = {
         name: run_workload(name, spec, args, device)
         for name, spec in workload_specs(args, device).items()
@@ -551,6 +601,7 @@ def main(argv=None):
             "argv": sys.argv[1:] if argv is None else list(argv),
         },
         "environment": environment(device, argv),
+        "product_gflops": products,
         "workloads": workloads,
         "targets": check_targets(workloads) if device.type == "cpu" else [],
     }

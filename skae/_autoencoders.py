@@ -111,10 +111,19 @@ default="relu"
         ``"auto"`` picks CUDA when available, else the CPU; or ``"cpu"``,
         ``"cuda"``, ``"cuda:N"``.
 
-    precision : {"float32", "bfloat16"}, default="float32"
-        ``"bfloat16"`` trains under bf16 autocast (fast on recent GPUs);
-        inference stays in float32. TF32 matrix products are used when
-        enabled through ``torch.set_float32_matmul_precision``.
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
+        Precision of the training's matrix products. ``"bfloat16"`` trains
+        under bf16 autocast: weights, optimizer state and data stay float32.
+        ``"auto"`` uses bf16 only where the device multiplies it natively (a
+        CPU with AVX512-BF16 or AMX, an ARM CPU with BF16, a CUDA GPU of
+        compute capability 8.0 or newer) and the network has at least
+        500,000 multiply-adds per row, such as the MNIST-sized default
+        network; elsewhere float32. ``precision_`` says which was used.
+        ``"bfloat16"`` on a device without native bf16 warns: its products
+        are emulated, and far slower. ``transform``, ``inverse_transform``,
+        ``score`` and ``score_samples`` always run in float32, whatever the
+        precision or a caller's autocast. TF32 matrix products are used
+        when enabled through ``torch.set_float32_matmul_precision``.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, the shuffling, the validation split and the noise,
@@ -157,6 +166,10 @@ _ATTRIBUTES = """n_features_in_ : int
 
     device_ : torch.device
         Where the module lives.
+
+    precision_ : {"float32", "bfloat16"}
+        The precision the last ``fit`` or ``partial_fit`` trained in,
+        ``precision`` with ``"auto"`` resolved.
 
     hidden_layer_sizes_ : tuple of int
         The hidden widths of the network, ``hidden_layer_sizes`` with
@@ -307,7 +320,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
         n_iter_no_change=10,
         tol=1e-4,
         device="auto",
-        precision="float32",
+        precision="auto",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -450,7 +463,7 @@ class SparseAutoencoder(BaseAutoencoder):
         n_iter_no_change=10,
         tol=1e-4,
         device="auto",
-        precision="float32",
+        precision="auto",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -560,7 +573,7 @@ class ContractiveAutoencoder(BaseAutoencoder):
         n_iter_no_change=10,
         tol=1e-4,
         device="auto",
-        precision="float32",
+        precision="auto",
         random_state=None,
         verbose=0,
         warm_start=False,

@@ -24,6 +24,7 @@ from ._network import (
     auto_hidden_layer_sizes,
     build_autoencoder,
     init_pca,
+    multiply_adds,
     principal_components,
 )
 
@@ -82,7 +83,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "device": [str, torch.device],
-        "precision": [StrOptions({"float32", "bfloat16"})],
+        "precision": [StrOptions({"auto", "float32", "bfloat16"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
@@ -110,7 +111,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         n_iter_no_change=10,
         tol=1e-4,
         device="auto",
-        precision="float32",
+        precision="auto",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -189,6 +190,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """
         return self._fit(X, incremental=True)
 
+    # skae sets the grad and autocast modes it needs, whatever the caller set.
+    @_training.training_modes()
     def _fit(self, X, incremental):
         fresh = not ((incremental or self.warm_start) and hasattr(self, "module_"))
         # Parameter checks come first, so that a rejected call changes nothing.
@@ -229,6 +232,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         if X_val is not None and self.validation_scores_ is None:
             # Early stopping's history starts with its first fit, fresh or warm.
             self.validation_scores_, self.best_validation_score_ = [], -math.inf
+        self.precision_ = _training.resolve_precision(
+            self.precision, self.device_, multiply_adds(self.module_)
+        )
         generator = _torch_generator(self._random_state, self.device_)
         batch_size = 256 if self.batch_size == "auto" else self.batch_size
         batch_size = min(batch_size, X_train.shape[0])

@@ -6,6 +6,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+# Weights are float32 whatever torch's default dtype is (the caller may have set
+# float64), since the data are float32 tensors.
+_DTYPE = torch.float32
+
 
 class Sigmoid(nn.Sigmoid):
     """The logistic function, evaluated in float64 and rounded back.
@@ -51,7 +55,7 @@ class TiedLinear(nn.Module):
     def __init__(self, source):
         super().__init__()
         self.source = source
-        self.bias = nn.Parameter(torch.zeros(source.in_features))
+        self.bias = nn.Parameter(torch.zeros(source.in_features, dtype=_DTYPE))
 
     def forward(self, x):
         return F.linear(x, self.source.weight.t(), self.bias)
@@ -68,8 +72,12 @@ def _mlp(sizes, activation, mirror=None):
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         if i:
             layers.append(ACTIVATIONS[activation]())
-        layers.append(TiedLinear(sources[i]) if sources else nn.Linear(n_in, n_out))
+        layers.append(TiedLinear(sources[i]) if sources else _linear(n_in, n_out))
     return nn.Sequential(*layers)
+
+
+def _linear(n_in, n_out):
+    return nn.Linear(n_in, n_out, dtype=_DTYPE)
 
 
 def _linear_layers(mlp):
@@ -119,11 +127,11 @@ class Autoencoder(nn.Module):
         tied_weights=False,
     ):
         super().__init__()
-        self.encoder_linear = nn.Linear(n_features, n_components)
+        self.encoder_linear = _linear(n_features, n_components)
         self.decoder_linear = (
             TiedLinear(self.encoder_linear)
             if tied_weights
-            else nn.Linear(n_components, n_features)
+            else _linear(n_components, n_features)
         )
         if hidden_layer_sizes:
             sizes = [n_features, *hidden_layer_sizes, n_components]
@@ -231,6 +239,15 @@ def auto_hidden_layer_sizes(n_features, n_components):
         width //= 2
         sizes.append(width)
     return tuple(sizes)
+
+
+def multiply_adds(module):
+    """Multiply-adds per row of one pass through ``module`` (encoding and decoding)."""
+    return sum(
+        layer.weight.numel() if isinstance(layer, nn.Linear) else layer.source.weight.numel()
+        for layer in module.modules()
+        if isinstance(layer, (nn.Linear, TiedLinear))
+    )
 
 
 def build_autoencoder(n_features, n_components, *, generator, **kwargs):

@@ -2,6 +2,8 @@
 
 Each function takes a batch ``X`` (a float tensor), a ``level`` and a
 ``torch.Generator`` and returns a corrupted copy; ``X`` is never modified.
+Random draws are in ``X``'s dtype, never torch's default one, so that a caller's
+``torch.set_default_dtype`` does not change them.
 """
 
 import torch
@@ -15,7 +17,7 @@ def gaussian(X, level, generator):
 
 def masking(X, level, generator):
     """Zero each entry with probability ``level`` (a dropout mask on the input)."""
-    keep = torch.rand(X.shape, generator=generator, device=X.device) >= level
+    keep = torch.rand(X.shape, generator=generator, device=X.device, dtype=X.dtype) >= level
     return X * keep
 
 
@@ -24,7 +26,7 @@ def salt_and_pepper(X, level, generator):
 
     Salt and pepper are equally likely, as in Vincent et al. (2010).
     """
-    u = torch.rand(X.shape, generator=generator, device=X.device)
+    u = torch.rand(X.shape, generator=generator, device=X.device, dtype=X.dtype)
     low, high = X.min(), X.max()
     out = torch.where(u < level / 2, low, X)
     return torch.where((u >= level / 2) & (u < level), high, out)

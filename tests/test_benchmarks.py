@@ -28,6 +28,7 @@ RECORD_KEYS = {
     "fit_seconds",
     "transform_seconds",
     "device",
+    "precision",
 }
 
 
@@ -166,6 +167,8 @@ def test_mnist_records_sse_per_image_and_probe(bench, tmp_path, monkeypatch, cap
         assert 0 <= r["probe_accuracy"] <= 1 and r["probe_n_iter"] >= 1
     assert records[1]["settings"]["hidden_layer_sizes"] == [16]
     assert records[1]["n_iter"] == 2
+    # A network this small trains in float32 under precision="auto" anywhere.
+    assert (records[0]["precision"], records[1]["precision"]) == (None, "float32")
 
     # PCA's probe: a logistic regression on PCA's codes of the same images.
     X_train, y_train, X_test, y_test = load_mnist(tmp_path / "data", return_X_y=True)

@@ -102,6 +102,12 @@ def test_speed_smoke_run(speed, tmp_path):
         expected.add("skorch")
     else:
         assert "skorch" in mnist["skipped"]
+    if report["product_gflops"]["native_bf16"]:
+        expected.add("bf16")
+    else:
+        assert "not native here" in mnist["skipped"]["bf16"]
+        assert report["product_gflops"]["bfloat16"] is None
+    assert report["product_gflops"]["float32"] > 0
     for workload, n_timed in ((mnist, 2), (tabular, 1)):
         assert set(workload["contenders"]) == expected
         for result in workload["contenders"].values():
@@ -109,7 +115,7 @@ def test_speed_smoke_run(speed, tmp_path):
             assert result["median_epoch_seconds"] > 0
         assert workload["contenders"]["skae"]["time_vs_skae"] == 1.0
         assert workload["transform"]["skae_samples_per_second"] > 0
-    assert len(report["targets"]) == 6
+    assert len(report["targets"]) == 7
 
 
 def test_speed_notes_a_missing_skorch(speed, tmp_path, monkeypatch):
@@ -156,6 +162,45 @@ def test_time_to_quality_stops_at_the_target(ttq, tmp_path):
         assert run["epochs_to_target"] == 1
         assert run["seconds_to_target"] == run["seconds"][0]
         assert run["ratio_to_pca_after_2_epochs"] is None
+
+
+def test_speed_skips_bf16_where_it_is_emulated(speed, tmp_path, monkeypatch):
+    # An emulated bf16 fit would take minutes: it must not even start.
+    monkeypatch.setattr(speed, "native_bf16", lambda device: False)
+    monkeypatch.setattr(
+        speed, "run_skae", lambda *args, **kwargs: pytest.fail("bf16 was run")
+    )
+    report = speed.main([
+        "--device", "cpu", "--workloads", "tabular", "--tabular-epochs", "2",
+        "--contenders", "bf16", "--repeats", "1", "--transform-repeats", "0",
+        "--out", str(tmp_path),
+    ])
+    tabular = report["workloads"]["tabular"]
+    assert tabular["contenders"] == {}
+    assert "not native here" in tabular["skipped"]["bf16"]
+    assert "bf16 | skipped: bfloat16 is not native here" in speed.markdown(report)
+
+
+def test_speed_runs_bf16_where_it_is_native(speed, tmp_path, monkeypatch):
+    monkeypatch.setattr(speed, "native_bf16", lambda device: True)
+    monkeypatch.setattr(speed, "product_gflops", lambda device, dtype: 1.0)
+    precisions = []
+
+    def fake_skae(X, spec, device, seed, Estimator=None, precision="float32"):
+        precisions.append(precision)
+        return 0.0, [1.0, 2.0], None
+
+    monkeypatch.setattr(speed, "run_skae", fake_skae)
+    report = speed.main([
+        "--device", "cpu", "--workloads", "mnist", "--n-samples", "64",
+        "--contenders", "skae", "bf16", "--repeats", "1", "--transform-repeats", "0",
+        "--out", str(tmp_path),
+    ])
+    assert precisions == ["float32", "bfloat16"]
+    assert set(report["workloads"]["mnist"]["contenders"]) == {"skae", "bf16"}
+    assert report["product_gflops"]["bfloat16"] == 1.0
+    bf16 = [c for c in report["targets"] if c["target"].startswith("bf16")]
+    assert bf16[0]["value"] == 1.0 and bf16[0]["bound"] == 0.55
 
 
 def test_speed_can_give_the_baselines_the_fused_kernel(speed, tmp_path):

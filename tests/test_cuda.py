@@ -69,3 +69,15 @@ def test_bfloat16_training_runs_and_improves(X):
     ).fit(X)
     assert est.loss_curve_[-1] < est.loss_curve_[0]
     assert est.transform(X).dtype == np.float64
+
+
+def test_auto_precision_is_bfloat16_from_compute_capability_8_on_large_networks(X):
+    native = torch.cuda.get_device_capability() >= (8, 0)
+    # 64 -> (1024, 512) -> 8 and back: 1.19 million multiply-adds per row.
+    large = AutoencoderTransformer(
+        n_components=8, device="cuda", hidden_layer_sizes=(1024, 512), max_epochs=1,
+        random_state=0,
+    ).fit(X)
+    assert large.precision_ == ("bfloat16" if native else "float32")
+    small = AutoencoderTransformer(n_components=8, device="cuda", **FAST).fit(X)
+    assert small.precision_ == "float32"
