@@ -378,10 +378,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         data; only the gradient steps are kept off the validation rows.
         """
         self._fitted_architecture = architecture
+        self.n_components_ = architecture["n_components"]
         if architecture["hidden_layer_sizes"] == "auto":
             architecture = {
                 **architecture,
-                "hidden_layer_sizes": auto_hidden_layer_sizes(X.shape[1], self.n_components),
+                "hidden_layer_sizes": auto_hidden_layer_sizes(X.shape[1], self.n_components_),
             }
         self.hidden_layer_sizes_ = architecture["hidden_layer_sizes"]
         self.module_ = build_autoencoder(
@@ -389,7 +390,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         ).to(self.device_)
         if self.init == "pca":
             pca = principal_components(
-                X, self.n_components, *(() if X_val is None else (X_val,))
+                X, self.n_components_, *(() if X_val is None else (X_val,))
             )
             init_pca(self.module_, *(part.to(self.device_) for part in pca))
         self.optimizer_ = self._make_optimizer()
@@ -438,19 +439,19 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_components)
+        X_new : ndarray of shape (n_samples, n_components_)
             The code, in ``X``'s float dtype.
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=_FLOAT_DTYPES)
-        return self._infer(self.module_.encode, X, self.n_components)
+        return self._infer(self.module_.encode, X, self.n_components_)
 
     def inverse_transform(self, X):
         """Decode codes back into the original feature space.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_components)
+        X : array-like of shape (n_samples, n_components_)
             Codes, as returned by :meth:`transform`.
 
         Returns
@@ -460,11 +461,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """
         check_is_fitted(self)
         X = check_array(X, dtype=_FLOAT_DTYPES)
-        if X.shape[1] != self.n_components:
+        if X.shape[1] != self.n_components_:
             raise ValueError(
                 f"X has {X.shape[1]} features, but {type(self).__name__} is "
-                f"expecting {self.n_components} features as input (its code has "
-                "n_components units)."
+                f"expecting {self.n_components_} features as input (its code has "
+                "n_components_ units)."
             )
         return self._infer(
             self.module_.decode,
@@ -523,7 +524,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     @property
     def _n_features_out(self):
-        return self.n_components
+        # The fitted width, not the parameter, which set_params may have changed
+        # since; unfitted, the AttributeError makes get_feature_names_out raise
+        # NotFittedError.
+        return self.n_components_
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
