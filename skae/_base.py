@@ -32,6 +32,12 @@ from ._network import (
 _TORCH_ATTRIBUTES = ("module_", "optimizer_")
 _FLOAT_DTYPES = (np.float64, np.float32)
 _SEED_HIGH = np.iinfo(np.int32).max
+# How far outside [0, 1] a sigmoid output's data may stray and still be taken
+# for rounding (then clipped): a few float32 steps, which the network, trained
+# on float32 copies, cannot tell from [0, 1] anyway. MinMaxScaler strays by
+# about eps * |data_min| / data_range of X's dtype: within this for float64
+# data offset by up to 10**9 ranges, and for float32 data offset by a few.
+_UNIT_ROUNDING = 4 * float(np.finfo(np.float32).eps)
 
 
 def _version():
@@ -219,6 +225,12 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         X_train = _training.to_tensor(X_train, self.mean_, self.scale_, data_device)
         if X_val is not None:
             X_val = _training.to_tensor(X_val, self.mean_, self.scale_, data_device)
+        if output_activation == "sigmoid":
+            # Values within rounding of [0, 1] passed validation; the network's
+            # copies are put inside it, the user's array stays as it is.
+            for part in (X_train, X_val):
+                if part is not None:
+                    part.clamp_(0, 1)
 
         if fresh:
             self._initialize(X_train, X_val, architecture)
@@ -298,13 +310,13 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         try:
             X = validate_data(self, X, reset=fresh, dtype=_FLOAT_DTYPES)
             if output_activation == "sigmoid":
-                low, high = X.min(), X.max()
-                if low < 0 or high > 1:
+                low, high = float(X.min()), float(X.max())
+                if low < -_UNIT_ROUNDING or high > 1 + _UNIT_ROUNDING:
                     raise ValueError(
                         f"loss={self.loss!r} with output_activation='sigmoid' needs X "
-                        f"in [0, 1], but X has values in [{low:g}, {high:g}]. Scale X, "
-                        "for example with MinMaxScaler, or use loss='mse' with "
-                        "output_activation='identity'."
+                        f"in [0, 1], but X's values range from {low!r} to {high!r}. "
+                        "Scale X, for example with MinMaxScaler, or use loss='mse' "
+                        "with output_activation='identity'."
                     )
             X_train, X_val = X, None
             if self.early_stopping and not incremental:
