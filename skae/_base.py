@@ -477,7 +477,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             raise ValueError(
                 f"X has {X.shape[1]} features, but {type(self).__name__} is "
                 f"expecting {self.n_components_} features as input (its code has "
-                "n_components_ units)."
+                "the n_components units it was fitted with)."
             )
         return self._infer(
             self.module_.decode,
