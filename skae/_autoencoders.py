@@ -65,11 +65,14 @@ default="relu"
 
     learning_rate_schedule : {"constant", "cosine"}, default="cosine"
         How the step size changes during a ``fit``, updated after every
-        batch. ``"cosine"`` warms up linearly from near zero over the first
-        5% of the planned steps (``max_epochs`` epochs), then anneals to
-        zero along a half cosine. The warm-up keeps the first steps from
-        knocking the PCA start off its optimum, and the annealing lets the
-        fit settle in a minimum instead of plateauing at a constant rate.
+        batch. ``"cosine"`` warms up linearly from zero over the first 5% of
+        the planned steps (``max_epochs`` epochs), then anneals towards zero
+        along a half cosine. Every step but the first moves the weights, the
+        last at a small rate; the first, at rate zero, only feeds the
+        optimizer's moment estimates (a fit of a single step skips it). The
+        warm-up keeps the first steps from knocking the PCA start off its
+        optimum, and the annealing lets the fit settle in a minimum instead
+        of plateauing at a constant rate.
         Early stopping may end the fit before the annealing does. Each
         ``fit`` with ``warm_start=True`` runs the schedule anew from the
         current weights. ``partial_fit`` always uses the constant
@@ -103,9 +106,9 @@ default="relu"
         on the validation error when ``early_stopping``. With a constant
         rate, a fit that reaches ``max_epochs`` while still improving warns
         with a ``ConvergenceWarning``. With ``"cosine"``, ``max_epochs`` is
-        the planned length of the annealing, at whose end the rate is zero
-        and the weights have stopped moving: reaching it is the fit's
-        planned end, not a cap, and does not warn.
+        the planned length of the annealing, at whose end the rate has
+        reached zero: reaching it is the fit's planned end, not a cap, and
+        does not warn.
 
     device : str or torch.device, default="auto"
         ``"auto"`` picks CUDA when available, else the CPU; or ``"cpu"``,
@@ -154,6 +157,12 @@ _ATTRIBUTES = """n_features_in_ : int
 
     scale_ : float
         The one global scale the centred data are divided by.
+
+    n_components_ : int
+        Width of the fitted code: the columns of ``transform``'s output, of
+        ``inverse_transform``'s input and of ``get_feature_names_out``. It is
+        ``n_components`` at the last fresh fit; changing the parameter
+        afterwards does not change the fitted model.
 
     module_ : torch.nn.Module
         The fitted network, in scaled units: ``module_.encode`` maps centred,
@@ -583,7 +592,7 @@ class ContractiveAutoencoder(BaseAutoencoder):
 
     def _encode_with_penalty(self, X, generator):
         exact = self.jacobian == "exact" or (
-            self.jacobian == "auto" and self.n_components <= _EXACT_MAX_COMPONENTS
+            self.jacobian == "auto" and self.n_components_ <= _EXACT_MAX_COMPONENTS
         )
         if exact:
             code, penalty = contraction_exact(self.module_.encode, X)

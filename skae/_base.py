@@ -33,6 +33,12 @@ from ._network import (
 _TORCH_ATTRIBUTES = ("module_", "optimizer_")
 _FLOAT_DTYPES = (np.float64, np.float32)
 _SEED_HIGH = np.iinfo(np.int32).max
+# How far outside [0, 1] a sigmoid output's data may stray and still be taken
+# for rounding (then clipped): a few float32 steps, which the network, trained
+# on float32 copies, cannot tell from [0, 1] anyway. MinMaxScaler strays by
+# about eps * |data_min| / data_range of X's dtype: within this for float64
+# data offset by up to 10**9 ranges, and for float32 data offset by a few.
+_UNIT_ROUNDING = 4 * float(np.finfo(np.float32).eps)
 
 
 def _version():
@@ -222,6 +228,12 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         X_train = _training.to_tensor(X_train, self.mean_, self.scale_, data_device)
         if X_val is not None:
             X_val = _training.to_tensor(X_val, self.mean_, self.scale_, data_device)
+        if output_activation == "sigmoid":
+            # Values within rounding of [0, 1] passed validation; the network's
+            # copies are put inside it, the user's array stays as it is.
+            for part in (X_train, X_val):
+                if part is not None:
+                    part.clamp_(0, 1)
 
         if fresh:
             self._initialize(X_train, X_val, architecture)
@@ -304,13 +316,13 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         try:
             X = validate_data(self, X, reset=fresh, dtype=_FLOAT_DTYPES)
             if output_activation == "sigmoid":
-                low, high = X.min(), X.max()
-                if low < 0 or high > 1:
+                low, high = float(X.min()), float(X.max())
+                if low < -_UNIT_ROUNDING or high > 1 + _UNIT_ROUNDING:
                     raise ValueError(
                         f"loss={self.loss!r} with output_activation='sigmoid' needs X "
-                        f"in [0, 1], but X has values in [{low:g}, {high:g}]. Scale X, "
-                        "for example with MinMaxScaler, or use loss='mse' with "
-                        "output_activation='identity'."
+                        f"in [0, 1], but X's values range from {low!r} to {high!r}. "
+                        "Scale X, for example with MinMaxScaler, or use loss='mse' "
+                        "with output_activation='identity'."
                     )
             X_train, X_val = X, None
             if self.early_stopping and not incremental:
@@ -384,10 +396,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         data; only the gradient steps are kept off the validation rows.
         """
         self._fitted_architecture = architecture
+        self.n_components_ = architecture["n_components"]
         if architecture["hidden_layer_sizes"] == "auto":
             architecture = {
                 **architecture,
-                "hidden_layer_sizes": auto_hidden_layer_sizes(X.shape[1], self.n_components),
+                "hidden_layer_sizes": auto_hidden_layer_sizes(X.shape[1], self.n_components_),
             }
         self.hidden_layer_sizes_ = architecture["hidden_layer_sizes"]
         self.module_ = build_autoencoder(
@@ -395,7 +408,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         ).to(self.device_)
         if self.init == "pca":
             pca = principal_components(
-                X, self.n_components, *(() if X_val is None else (X_val,))
+                X, self.n_components_, *(() if X_val is None else (X_val,))
             )
             init_pca(self.module_, *(part.to(self.device_) for part in pca))
         self.optimizer_ = self._make_optimizer()
@@ -444,19 +457,19 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_components)
+        X_new : ndarray of shape (n_samples, n_components_)
             The code, in ``X``'s float dtype.
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=_FLOAT_DTYPES)
-        return self._infer(self.module_.encode, X, self.n_components)
+        return self._infer(self.module_.encode, X, self.n_components_)
 
     def inverse_transform(self, X):
         """Decode codes back into the original feature space.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_components)
+        X : array-like of shape (n_samples, n_components_)
             Codes, as returned by :meth:`transform`.
 
         Returns
@@ -466,11 +479,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """
         check_is_fitted(self)
         X = check_array(X, dtype=_FLOAT_DTYPES)
-        if X.shape[1] != self.n_components:
+        if X.shape[1] != self.n_components_:
             raise ValueError(
                 f"X has {X.shape[1]} features, but {type(self).__name__} is "
-                f"expecting {self.n_components} features as input (its code has "
-                "n_components units)."
+                f"expecting {self.n_components_} features as input (its code has "
+                "the n_components units it was fitted with)."
             )
         return self._infer(
             self.module_.decode,
@@ -529,7 +542,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     @property
     def _n_features_out(self):
-        return self.n_components
+        # The fitted width, not the parameter, which set_params may have changed
+        # since; unfitted, the AttributeError makes get_feature_names_out raise
+        # NotFittedError.
+        return self.n_components_
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -177,21 +177,24 @@ def make_scheduler(optimizer, schedule, n_steps):
     """A per-step learning-rate scheduler for ``n_steps`` planned steps, or None.
 
     ``"cosine"`` ramps the rate up linearly from zero over the first
-    ``_WARMUP_FRACTION`` of the steps, then anneals it along a half cosine
-    to zero at the last step. The first step, at rate zero, only fills
-    Adam's moment estimates, so however short the fit, its first move is an
-    informed one. The rate is a Python float, so stepping the scheduler
-    never waits for the device.
+    ``_WARMUP_FRACTION`` of the steps (at least one), then anneals it along a
+    half cosine: the ``i``-th of the ``m`` remaining steps runs at
+    ``0.5 * (1 + cos(pi * i / m))`` times the base rate, from the full rate
+    down to a small but positive one at the last step, so every planned step
+    but the warm-up moves the weights; the rate reaches zero only after the
+    last step. The first step, at rate zero, only fills Adam's moment
+    estimates, so that the first move is an informed one; a fit of a single
+    step has no warm-up, since it would then change nothing. The rate is a
+    Python float, so stepping the scheduler never waits for the device.
     """
     if schedule == "constant":
         return None
-    warmup = max(1, int(_WARMUP_FRACTION * n_steps))
+    warmup = max(1, int(_WARMUP_FRACTION * n_steps)) if n_steps > 1 else 0
 
     def factor(step):
         if step < warmup:
             return step / warmup
-        progress = min(1.0, (step - warmup + 1) / max(1, n_steps - warmup))
-        return 0.5 * (1.0 + math.cos(math.pi * progress))
+        return 0.5 * (1.0 + math.cos(math.pi * (step - warmup) / (n_steps - warmup)))
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 

@@ -4,7 +4,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import assert_all_finite, check_array, check_is_fitted
 
 from ._base import _FLOAT_DTYPES
 from .plotting import _check_image_shape
@@ -150,12 +150,15 @@ def inpaint(X, mask, method, *, image_shape=None, radius=3):
     True
     >>> X_telea = inpaint(X, mask, "telea", image_shape=(8, 8))  # doctest: +SKIP
     """
-    X = check_array(X, dtype=_FLOAT_DTYPES)
+    # The values under the mask are ignored, NaN and inf included; the known
+    # ones must be finite.
+    X = check_array(X, dtype=_FLOAT_DTYPES, ensure_all_finite=False)
     mask = check_array(mask, dtype=bool)
     if mask.shape != X.shape:
         raise ValueError(
             f"mask must have the shape of X, {X.shape}, got {mask.shape}."
         )
+    assert_all_finite(X[~mask], input_name="X")
     if isinstance(method, str):
         if method not in OPENCV_METHODS:
             raise ValueError(

@@ -167,7 +167,7 @@ def plot_reconstructions(
     _image_rows(
         fig, rows, labels, image_shape, cmap, originals.min(), originals.max()
     )
-    size = getattr(est, "n_components", None)
+    size = getattr(est, "n_components_", None)
     fig.suptitle(type(est).__name__ + ("" if size is None else f" ({size} components)"))
     return fig
 

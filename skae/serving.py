@@ -123,7 +123,7 @@ def export_decoder(est, device="cpu"):
     -------
     program : torch.export.ExportedProgram
         ``program.module()(code)`` maps a float32 tensor of shape
-        (n_samples, n_components) to the float32 reconstruction, in the units
+        (n_samples, n_components_) to the float32 reconstruction, in the units
         of the training data, that ``est.inverse_transform`` returns.
 
     See Also
@@ -145,4 +145,4 @@ def export_decoder(est, device="cpu"):
     >>> X_back.shape, bool(np.allclose(X_back, est.inverse_transform(code), atol=1e-4))
     ((3, 4), True)
     """
-    return _export(est, _Decoder, _DECODER_PARTS, "n_components", device)
+    return _export(est, _Decoder, _DECODER_PARTS, "n_components_", device)

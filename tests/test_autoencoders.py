@@ -441,6 +441,22 @@ def test_kl_sparsity_code_in_unit_interval_and_pushed_to_target(digits):
     assert abs(strong.mean() - 0.05) < abs(weak.mean() - 0.05)
 
 
+def test_kl_pca_start_on_rank_deficient_data_leaves_empty_directions_unused():
+    rng = np.random.default_rng(0)
+    basis = rng.normal(size=(2, 10))
+    X = rng.normal(size=(300, 2)) @ basis + 3  # rank 2, 10 features
+    params = dict(n_components=4, sparsity="kl", hidden_layer_sizes=(16,), max_epochs=2,
+                  device="cpu", random_state=0)
+    sae = SparseAutoencoder(**params).fit(X)
+    weights = sae.module_.encoder_linear.weight.detach().abs().max(dim=1).values
+    # The two directions with variance start about 0.14 large; the two without
+    # start like unused units, not at 1 / (2 * rounding noise).
+    assert weights.max() < 1
+    new = rng.normal(size=(400, 2)) @ basis + 3 + 0.05 * rng.normal(size=(400, 10))
+    codes = sae.transform(new)
+    assert np.mean((codes < 0.01) | (codes > 0.99)) < 0.01
+
+
 def test_l1_sparsity_shrinks_the_code(digits):
     X, _ = digits
     params = dict(n_components=8, sparsity="l1", **FAST)

@@ -102,6 +102,13 @@ def test_unfitted_estimator_raises_not_fitted(method):
         getattr(AutoencoderTransformer(**FAST), method)(X)
 
 
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=estimator_id)
+def test_get_feature_names_out_unfitted_raises_not_fitted(estimator):
+    # As PCA: an unfitted model has no output width to name.
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        clone(estimator).get_feature_names_out()
+
+
 def test_inverse_transform_unfitted_raises_not_fitted():
     with pytest.raises(NotFittedError, match="not fitted yet"):
         AutoencoderTransformer(**FAST).inverse_transform(X[:, :N_COMPONENTS])
@@ -394,6 +401,35 @@ def test_rejected_refit_keeps_feature_names():
     with pytest.raises(ValueError, match="NaN"):
         est.fit(_with(X, np.nan))
     np.testing.assert_array_equal(est.feature_names_in_, columns)
+
+
+def test_bce_accepts_minmaxscaler_output_that_rounds_past_one():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler
+
+    data = np.random.default_rng(0).normal(size=(40, 5)) * 0.1 + 0.7
+    assert MinMaxScaler().fit_transform(data).max() > 1  # 1 + 2.2e-16, by rounding
+    before = data.copy()
+    pipe = make_pipeline(MinMaxScaler(), AutoencoderTransformer(loss="bce", **FAST))
+    assert pipe.fit_transform(data).shape == (40, N_COMPONENTS)
+    np.testing.assert_array_equal(data, before)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_bce_clips_values_within_rounding_of_the_unit_interval(dtype):
+    data = X01.astype(dtype)
+    data[0, 0], data[1, 1] = -1e-17, 1 + 3e-7  # float32 keeps both outside [0, 1]
+    before = data.copy()
+    est = AutoencoderTransformer(loss="bce", **FAST).fit(data)
+    np.testing.assert_array_equal(data, before)  # clipped on the network's copy
+    np.testing.assert_array_equal(est.loss_curve_, clone(est).fit(np.clip(data, 0, 1)).loss_curve_)
+
+
+def test_bce_outside_the_unit_interval_names_the_exact_extremes():
+    data = X01.copy()
+    data[0, 0], data[1, 1] = -1e-5, 1.0000123
+    with pytest.raises(ValueError, match=r"values range from -1e-05 to 1\.0000123\."):
+        AutoencoderTransformer(loss="bce", **FAST).fit(data)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

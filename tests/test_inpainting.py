@@ -61,6 +61,25 @@ def test_estimator_fills_only_the_masked_pixels_from_zeroed_input(X, pca):
     assert X_nan[mask].max() == 7.0  # the input is untouched
 
 
+@pytest.mark.parametrize("hidden", [np.nan, np.inf, -np.inf])
+def test_nan_and_inf_under_the_mask_are_ignored(X, pca, hidden):
+    mask = dropout_mask(*X.shape, 0.5, random_state=0)
+    X_hidden = np.where(mask, hidden, X)
+    filled = inpaint(X_hidden, mask, pca)
+    np.testing.assert_array_equal(filled, inpaint(X, mask, pca))
+    assert np.isfinite(filled).all()
+
+
+@pytest.mark.parametrize("known", [np.nan, np.inf])
+def test_nan_and_inf_outside_the_mask_are_rejected(X, pca, known):
+    mask = dropout_mask(*X.shape, 0.5, random_state=0)
+    X_bad = X.copy()
+    row, col = np.argwhere(~mask)[0]
+    X_bad[row, col] = known
+    with pytest.raises(ValueError, match="Input X contains (NaN|infinity)"):
+        inpaint(X_bad, mask, pca)
+
+
 def test_denoising_autoencoder_fills_holes_better_than_zeros(X):
     dae = DenoisingAutoencoder(
         16, noise="masking", noise_level=0.5, hidden_layer_sizes=(32,),

@@ -36,6 +36,18 @@ def test_principal_components_of_narrow_data():
     assert components.shape == (3, 3)
 
 
+@pytest.mark.parametrize("n_rows", [300, 20000])
+def test_principal_components_leave_out_directions_without_variance(n_rows):
+    generator = torch.Generator().manual_seed(0)
+    basis = torch.randn(2, 10, generator=generator)
+    X = torch.randn(n_rows, 2, generator=generator) @ basis + 3  # rank 2
+    components, _, spread = principal_components(X, 4)
+    assert components.shape == (2, 10) and spread.shape == (2,)
+    # Constant data have no direction at all.
+    components, _, spread = principal_components(torch.full((30, 4), 2.5), 3)
+    assert components.shape == (0, 4) and spread.shape == (0,)
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [

@@ -128,6 +128,33 @@ def test_refit_with_other_n_components_updates_feature_names_out():
     ]
 
 
+def _assert_works_with_width_two(est, code):
+    assert est.n_components_ == 2
+    np.testing.assert_array_equal(est.transform(X), code)
+    assert est.inverse_transform(code).shape == X.shape
+    assert list(est.get_feature_names_out()) == [
+        f"autoencodertransformer{i}" for i in range(2)
+    ]
+    frame = est.set_output(transform="pandas").transform(X)
+    est.set_output(transform="default")
+    assert list(frame.columns) == list(est.get_feature_names_out())
+
+
+def test_n_components_set_after_fit_changes_nothing_until_the_next_fit():
+    est = AutoencoderTransformer(**FAST).fit(X)
+    code = est.transform(X)
+    est.set_params(n_components=3)
+    _assert_works_with_width_two(est, code)
+    # A warm start refused because the shape changed leaves the model as it was.
+    est.set_params(warm_start=True)
+    with pytest.raises(ValueError, match="n_components"):
+        est.fit(X)
+    with pytest.raises(ValueError, match="n_components"):
+        est.partial_fit(X)
+    _assert_works_with_width_two(est, code)
+    assert est.set_params(warm_start=False).fit(X).transform(X).shape == (X.shape[0], 3)
+
+
 def test_warm_start_and_partial_fit_extend_history():
     est = AutoencoderTransformer(warm_start=True, **FAST).fit(X)
     first = list(est.loss_curve_)

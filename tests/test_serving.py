@@ -72,7 +72,7 @@ def test_batch_size_is_dynamic(fitted, programs):
     (batch,) = encoder.range_constraints.values()
     assert batch.upper > 10**6
     many = np.resize(X, (3000, X.shape[1]))
-    assert _run(encoder, many).shape == (3000, fitted.n_components)
+    assert _run(encoder, many).shape == (3000, fitted.n_components_)
 
 
 def test_programs_carry_only_their_own_weights(programs):
@@ -89,6 +89,13 @@ def test_export_is_a_snapshot_of_the_fitted_model():
     est.partial_fit(X * 2)
     _assert_close(_run(encoder, X), before)
     assert all(p.requires_grad for p in est.module_.parameters())
+
+
+def test_decoder_takes_the_fitted_width_after_set_params():
+    est = AutoencoderTransformer(**FAST).fit(X)
+    code = est.transform(X[:5])
+    est.set_params(n_components=3)
+    _assert_close(_run(export_decoder(est), code), est.inverse_transform(code))
 
 
 def test_unfitted_estimator_cannot_be_exported():

@@ -69,23 +69,55 @@ def test_values_beyond_float32_after_scaling_are_a_clear_error():
         est.score_samples(np.full((2, 3), -1e300))
 
 
-def test_cosine_schedule_warms_up_then_anneals_to_zero():
+def _cosine_rates(n_steps, lr=0.1):
+    """The rate each of the ``n_steps`` planned steps runs at."""
     weight = torch.nn.Parameter(torch.zeros(1))
-    optimizer = torch.optim.SGD([weight], lr=0.1)
-    scheduler = _training.make_scheduler(optimizer, "cosine", 100)
+    optimizer = torch.optim.SGD([weight], lr=lr)
+    scheduler = _training.make_scheduler(optimizer, "cosine", n_steps)
     rates = []
-    for _ in range(100):
+    for _ in range(n_steps):
         rates.append(optimizer.param_groups[0]["lr"])
         optimizer.step()
         scheduler.step()
+    return rates, optimizer
+
+
+def test_cosine_schedule_warms_up_then_anneals_towards_zero():
+    rates, optimizer = _cosine_rates(100)
     peak = int(np.argmax(rates))
     assert peak == 5  # after 5% of 100 steps of warm-up
     assert rates[0] == 0  # the first step only fills Adam's moments
     assert np.all(np.diff(rates[: peak + 1]) > 0)
     assert np.all(np.diff(rates[peak:]) < 0)
     assert rates[peak] == pytest.approx(0.1, rel=1e-3)
-    assert rates[-1] == pytest.approx(0, abs=1e-12)
+    # The last planned step still moves the weights; the rate is zero only after it.
+    assert 0 < rates[-1] < 1e-3 * 0.1
+    assert optimizer.param_groups[0]["lr"] == 0
     assert _training.make_scheduler(optimizer, "constant", 100) is None
+
+
+@pytest.mark.parametrize("n_steps", [1, 2, 3, 7, 20, 41, 100])
+def test_cosine_schedule_runs_every_step_but_the_warm_up_at_a_positive_rate(n_steps):
+    rates, _ = _cosine_rates(n_steps)
+    # A single step is all the fit has: warming up on it would change nothing.
+    expected = [n_steps == 1] + [True] * (n_steps - 1)
+    assert [rate > 0 for rate in rates] == expected
+
+
+@pytest.mark.parametrize("max_epochs", [1, 2])
+def test_fits_of_one_or_two_steps_move_the_weights(max_epochs):
+    from skae import AutoencoderTransformer
+
+    # 200 rows make one batch of 256, so the fit is max_epochs optimizer steps.
+    X = np.random.default_rng(0).normal(size=(200, 4))
+    params = dict(init="random", hidden_layer_sizes=(8,), max_epochs=max_epochs,
+                  random_state=0, device="cpu")
+    # At a rate that rounds to zero in float32, the weights stay at their start.
+    start = AutoencoderTransformer(learning_rate=1e-300, **params).fit(X)
+    est = AutoencoderTransformer(**params).fit(X)
+    assert est.n_iter_ == max_epochs
+    for name, weight in est.module_.state_dict().items():
+        assert not torch.equal(weight, start.module_.state_dict()[name]), name
 
 
 def test_auto_max_epochs_fits_the_number_of_rows():
