@@ -21,15 +21,30 @@ For each method the script records:
   from ``tracemalloc`` (PyTorch's allocations are not traced);
 - ``seconds``: wall-clock time of the call.
 
+With ``--sparse ROWS [ROWS ...]`` the script measures sparse input instead:
+for each number of rows, a fresh child process builds a float32 CSR matrix
+of ``--features`` columns (5000 by default here) with ``--density`` of its
+entries stored (0.2%, about 10 per row, at distinct random columns, values
+uniform in [0, 1)), then runs one epoch of ``partial_fit`` and a full
+``transform`` with a small model (``--n-components`` 16,
+``--hidden-layer-sizes`` 64, ``--batch-size`` 1024; ``--init random`` skips
+the PCA start, whose ``n_features``-squared covariance and eigendecomposition
+do not depend on the rows but take minutes at 5000 features on 2 cores).
+The child reports its resident memory after building the data
+(``data_rss_mb``) and its peak (``VmHWM``) over both calls, beside the CSR's
+size and the size the matrix would have dense in float32: the peak beyond
+the data should not grow with the rows.
+
 Usage:
     python benchmarks/memory.py                  # 10M x 10, ~30 s on one core
     python benchmarks/memory.py --rows 1000000   # quicker
     python benchmarks/memory.py --device cuda
+    python benchmarks/memory.py --sparse 100000 400000 --init random
     python benchmarks/memory.py --help
 
-Writes ``memory.json`` to ``--out`` (default: a fresh
-``benchmarks/output/<script>-<timestamp>/``; ``--out benchmarks/results``
-refreshes the committed results) and
+Writes ``memory.json`` (``memory_sparse.json`` with ``--sparse``) to ``--out``
+(default: a fresh ``benchmarks/output/<script>-<timestamp>/``;
+``--out benchmarks/results`` refreshes the committed results) and
 prints a Markdown table.
 """
 
@@ -37,10 +52,13 @@ import argparse
 import gc
 import json
 import platform
+import subprocess
+import sys
 import time
 import tracemalloc
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 import skae
@@ -160,11 +178,127 @@ def table(report):
     return "\n".join(lines)
 
 
+def make_sparse(n_rows, n_features, density, seed, chunk=100_000):
+    """A float32 CSR matrix with ``density * n_features`` entries per row.
+
+    Each row's columns are distinct and sorted (a sorted draw with
+    replacement plus 0, 1, 2, ...), so the matrix is canonical.
+    """
+    rng = np.random.default_rng(seed)
+    per_row = max(1, round(density * n_features))
+    indices = np.empty((n_rows, per_row), dtype=np.int32)
+    for start in range(0, n_rows, chunk):
+        rows = min(chunk, n_rows - start)
+        draw = np.sort(rng.integers(0, n_features - per_row + 1, (rows, per_row)), axis=1)
+        indices[start : start + rows] = draw + np.arange(per_row)
+    data = rng.random(n_rows * per_row, dtype=np.float32)
+    indptr = np.arange(0, n_rows * per_row + 1, per_row, dtype=np.int32)
+    return sp.csr_matrix((data, indices.ravel(), indptr), shape=(n_rows, n_features))
+
+
+def sparse_child(spec):
+    """In a fresh process: build the CSR data, one epoch of partial_fit, transform."""
+    if spec["threads"]:
+        torch.set_num_threads(spec["threads"])
+    X = make_sparse(spec["rows"], spec["features"], spec["density"], spec["seed"])
+    gc.collect()
+    data_kb = _status_kb("VmRSS")
+    est = AutoencoderTransformer(
+        n_components=spec["n_components"],
+        hidden_layer_sizes=tuple(spec["hidden_layer_sizes"]),
+        batch_size=spec["batch_size"],
+        init=spec["init"],
+        device=spec["device"],
+        random_state=spec["seed"],
+    )
+    start = time.perf_counter()
+    est.partial_fit(X)
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    code = est.transform(X)
+    transform_seconds = time.perf_counter() - start
+    csr_bytes = X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
+    return {
+        "rows": spec["rows"],
+        "stored_values": int(X.nnz),
+        "csr_mb": round(csr_bytes / MB, 1),
+        "dense_float32_mb": round(4 * X.shape[0] * X.shape[1] / MB, 1),
+        "code_mb": round(code.nbytes / MB, 1),
+        "data_rss_mb": round(data_kb / 1024, 1),
+        "peak_rss_mb": round(_status_kb("VmHWM") / 1024, 1),
+        "partial_fit_seconds": round(fit_seconds, 1),
+        "transform_seconds": round(transform_seconds, 1),
+        "loss": est.loss_curve_[-1],
+    }
+
+
+def run_sparse(args):
+    spec = {
+        "features": args.features,
+        "density": args.density,
+        "n_components": args.n_components,
+        "hidden_layer_sizes": args.hidden_layer_sizes,
+        "batch_size": args.batch_size,
+        "init": args.init,
+        "device": args.device,
+        "threads": args.threads,
+        "seed": args.seed,
+    }
+    runs = []
+    for n_rows in args.sparse:
+        child = subprocess.run(
+            [sys.executable, __file__, "--sparse-child", json.dumps({**spec, "rows": n_rows})],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        runs.append(json.loads(child.stdout.splitlines()[-1]))
+    return {**spec, "skae": skae.__version__, "torch": torch.__version__, "runs": runs}
+
+
+def sparse_table(report):
+    lines = [
+        f"Sparse float32 CSR input, {report['features']} features, density "
+        f"{report['density']}: one epoch of partial_fit and a full transform in a "
+        f"fresh process; n_components={report['n_components']}, hidden_layer_sizes="
+        f"{tuple(report['hidden_layer_sizes'])}, batch_size={report['batch_size']}, "
+        f"init={report['init']!r}",
+        "",
+        "| rows | CSR (MB) | dense float32 (MB) | RSS with the data (MB) | peak RSS (MB) "
+        "| peak beyond the data (MB) | partial_fit (s) | transform (s) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in report["runs"]:
+        lines.append(
+            f"| {r['rows']:,} | {r['csr_mb']} | {r['dense_float32_mb']:,} | "
+            f"{r['data_rss_mb']} | {r['peak_rss_mb']} | "
+            f"{round(r['peak_rss_mb'] - r['data_rss_mb'], 1)} | "
+            f"{r['partial_fit_seconds']} | {r['transform_seconds']} |"
+        )
+    return "\n".join(lines)
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
-    parser.add_argument("--features", type=int, default=10)
-    parser.add_argument("--n-components", type=int, default=2)
+    parser.add_argument(
+        "--features", type=int, default=None, help="10 (dense) or 5000 (--sparse)"
+    )
+    parser.add_argument(
+        "--n-components", type=int, default=None, help="2 (dense) or 16 (--sparse)"
+    )
+    parser.add_argument(
+        "--sparse",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="ROWS",
+        help="measure sparse CSR input at each of these numbers of rows instead",
+    )
+    parser.add_argument("--density", type=float, default=0.002)
+    parser.add_argument("--hidden-layer-sizes", type=int, nargs="*", default=[64])
+    parser.add_argument("--batch-size", type=int, default=1024)
+    parser.add_argument("--init", choices=["pca", "random"], default="pca")
     parser.add_argument(
         "--fit-rows",
         type=int,
@@ -181,17 +315,29 @@ def parse_args(argv=None):
     )
     parser.add_argument("--seed", type=int, default=0)
     add_out_argument(parser, "memory.json")
-    return parser.parse_args(argv)
+    parser.add_argument("--sparse-child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.features is None:
+        args.features = 10 if args.sparse is None else 5000
+    if args.n_components is None:
+        args.n_components = 2 if args.sparse is None else 16
+    return args
 
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.sparse_child:
+        print(json.dumps(sparse_child(json.loads(args.sparse_child))))
+        return
     out = output_folder(args.out, "memory")
-    report = run(args)
-    report["environment"] = environment(report["device"], argv)
-    path = out / "memory.json"
+    if args.sparse:
+        report, name, show = run_sparse(args), "memory_sparse.json", sparse_table
+    else:
+        report, name, show = run(args), "memory.json", table
+    report["environment"] = environment(args.device, argv)
+    path = out / name
     path.write_text(json.dumps(report, indent=2))
-    print(table(report))
+    print(show(report))
     print(f"\nwrote {path}")
 
 

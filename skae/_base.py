@@ -6,6 +6,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import (
     BaseEstimator,
@@ -163,8 +164,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. A sparse matrix stays sparse: each batch is
+            densified on its own (CSR is used as it is; other formats are
+            converted to CSR first).
         y : None
             Ignored.
 
@@ -184,7 +187,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             A chunk of training data.
         y : None
             Ignored.
@@ -225,14 +228,16 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             self._random_state, self.device_ = random_state, device
             self.mean_, self.scale_ = moments
 
-        X_train = _training.to_tensor(X_train, self.mean_, self.scale_, data_device)
+        X_train = _training.training_data(X_train, self.mean_, self.scale_, data_device)
         if X_val is not None:
-            X_val = _training.to_tensor(X_val, self.mean_, self.scale_, data_device)
+            X_val = _training.training_data(X_val, self.mean_, self.scale_, data_device)
         if output_activation == "sigmoid":
             # Values within rounding of [0, 1] passed validation; the network's
-            # copies are put inside it, the user's array stays as it is.
+            # copies are put inside it, the user's array stays as it is. Sparse
+            # rows are densified per batch and left as they are: in float32 such
+            # values are 0 or 1 to within a rounding step, harmless as BCE targets.
             for part in (X_train, X_val):
-                if part is not None:
+                if isinstance(part, torch.Tensor):
                     part.clamp_(0, 1)
 
         if fresh:
@@ -314,7 +319,12 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         names = ("n_features_in_", "feature_names_in_")
         saved = {name: vars(self)[name] for name in names if name in vars(self)}
         try:
-            X = validate_data(self, X, reset=fresh, dtype=_FLOAT_DTYPES)
+            X = _check_X(self, X, reset=fresh)
+            if sp.issparse(X) and not X.has_canonical_format:
+                # Summed duplicates make each stored value an entry of X (the
+                # scaling reads them so), on a copy: the caller's X stays as it is.
+                X = X.copy()
+                X.sum_duplicates()
             if output_activation == "sigmoid":
                 low, high = float(X.min()), float(X.max())
                 if low < -_UNIT_ROUNDING or high > 1 + _UNIT_ROUNDING:
@@ -334,8 +344,13 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                     if output_activation == "identity"
                     else (np.zeros(X_train.shape[1]), 1.0)
                 )
-            n_values = X_train.size + (0 if X_val is None else X_val.size)
-            data_device = _training.place_data(4 * n_values, device)
+            if sp.issparse(X):
+                # The rows stay as they are, in host memory, and are densified
+                # one batch at a time: there is nothing as large to place.
+                data_device = torch.device("cpu")
+            else:
+                n_values = X_train.size + (0 if X_val is None else X_val.size)
+                data_device = _training.place_data(4 * n_values, device)
             return X_train, X_val, moments, data_device
         except Exception:
             for name in names:
@@ -452,7 +467,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data to encode.
 
         Returns
@@ -461,7 +476,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             The code, in ``X``'s float dtype.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=_FLOAT_DTYPES)
+        X = _check_X(self, X, reset=False)
         return self._infer(self.module_.encode, X, self.n_components_)
 
     def inverse_transform(self, X):
@@ -470,7 +485,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         Parameters
         ----------
         X : array-like of shape (n_samples, n_components_)
-            Codes, as returned by :meth:`transform`.
+            Codes, as returned by :meth:`transform` (dense: sparse codes are
+            refused, as by :class:`~sklearn.decomposition.TruncatedSVD`).
 
         Returns
         -------
@@ -501,7 +517,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data to reconstruct.
 
         Returns
@@ -510,7 +526,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             Minus the mean over features of the squared error, in ``X``'s units.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=_FLOAT_DTYPES)
+        X = _check_X(self, X, reset=False)
         module = self.module_
 
         def squared_error(batch):
@@ -526,7 +542,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data to reconstruct.
         y : None
             Ignored.
@@ -550,6 +566,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.sparse = True
         return tags
 
     def __getstate__(self):
@@ -583,6 +600,17 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         super().__setstate__(state)
 
 
+def _check_X(estimator, X, reset):
+    """``validate_data`` for data rows: dense, or sparse as CSR.
+
+    Batches and chunks are row slices, which need CSR: CSC and the other
+    sparse formats are converted (a copy of the stored values, never dense).
+    """
+    return validate_data(
+        estimator, X, reset=reset, dtype=_FLOAT_DTYPES, accept_sparse="csr"
+    )
+
+
 def _loadable_device(device):
     """``device`` if this machine has it, else the CPU."""
     if device.type == "cuda" and not (
@@ -600,20 +628,50 @@ def _moments(X, rows=65536):
     memory layout of ``X``. Deviations are divided by their peak before
     squaring, so that huge but finite values do not overflow. Data whose
     spread is within rounding error of their mean are constant: scale 1.
+    Sparse ``X`` (canonical CSR) is read through its stored values alone.
     """
-    chunks = [
-        np.ascontiguousarray(X[start : start + rows]) for start in range(0, X.shape[0], rows)
-    ]
-    mean = sum(chunk.sum(axis=0, dtype=np.float64) for chunk in chunks) / X.shape[0]
-    peak = max(float(np.abs(chunk - mean).max()) for chunk in chunks)
+    if sp.issparse(X):
+        mean, peak, squares = _sparse_deviations(X)
+    else:
+        chunks = [
+            np.ascontiguousarray(X[start : start + rows])
+            for start in range(0, X.shape[0], rows)
+        ]
+        mean = sum(chunk.sum(axis=0, dtype=np.float64) for chunk in chunks) / X.shape[0]
+        peak = max(float(np.abs(chunk - mean).max()) for chunk in chunks)
+
+        def squares(peak):
+            return sum(float((((chunk - mean) / peak) ** 2).sum()) for chunk in chunks)
+
     rounding = X.shape[0] * np.finfo(np.float64).eps * float(np.abs(mean).max())
     if not (rounding < peak < math.inf):
         return mean, 1.0
-    squares = sum(float((((chunk - mean) / peak) ** 2).sum()) for chunk in chunks)
-    scale = peak * math.sqrt(squares / X.size)
+    scale = peak * math.sqrt(squares(peak) / (X.shape[0] * X.shape[1]))
     if math.isinf(scale * scale):
         raise ValueError(
             f"X's values are too spread out to train on (their scale is {scale:.3g}, "
             "and errors are measured in squared units); rescale X first."
         )
     return mean, scale
+
+
+def _sparse_deviations(X):
+    """For a canonical CSR ``X``: column means, peak deviation, summed squares.
+
+    The summed squares are a function of the divisor, as in :func:`_moments`.
+    The zeros that are not stored each deviate by minus their column's mean.
+    """
+    n_samples, n_features = X.shape
+    columns = X.indices
+    mean = np.bincount(columns, weights=X.data, minlength=n_features) / n_samples
+    deviations = X.data - mean[columns]
+    zeros = n_samples - np.bincount(columns, minlength=n_features)
+    peak = max(
+        float(np.abs(deviations).max(initial=0.0)),
+        float(np.abs(mean[zeros > 0]).max(initial=0.0)),
+    )
+
+    def squares(peak):
+        return float(((deviations / peak) ** 2).sum() + (zeros * (mean / peak) ** 2).sum())
+
+    return mean, peak, squares

@@ -286,14 +286,20 @@ def principal_components(X, n_components, *more_rows):
     is narrower or of lower rank): their direction is noise, and a code unit
     scaled by their spread would be huge; they start as unused units. Tensors
     in ``more_rows`` count as further rows of ``X`` (without a concatenated
-    copy). The covariance is formed without a centred copy of ``X``, and
-    eigen-decomposed in float64; signs are fixed so that each axis's largest
-    absolute entry is positive, making the result reproducible.
+    copy); a block that is not a tensor gives its own float64 column sums
+    and Gram matrix through a ``sums()`` method (sparse rows compute them
+    without a dense copy). The covariance is formed without a centred copy of
+    ``X``, and eigen-decomposed in float64; signs are fixed so that each
+    axis's largest absolute entry is positive, making the result
+    reproducible.
     """
     blocks = (X, *more_rows)
     n_samples = sum(block.shape[0] for block in blocks)
-    mean = sum(block.sum(dim=0, dtype=torch.float64) for block in blocks) / n_samples
-    gram = sum((block.t() @ block).double() for block in blocks) / n_samples
+    total = gram = 0
+    for block in blocks:
+        block_total, block_gram = _sums(block)
+        total, gram = total + block_total, gram + block_gram
+    mean, gram = total / n_samples, gram / n_samples
     covariance = gram - torch.outer(mean, mean)
     values, vectors = torch.linalg.eigh(covariance)
     # The Gram matrix is summed in X's precision, and its rounding errors grow
@@ -308,3 +314,10 @@ def principal_components(X, n_components, *more_rows):
     signs = torch.sign(components.gather(1, components.abs().argmax(1, keepdim=True)))
     components = components * signs
     return components.to(X.dtype), mean.to(X.dtype), spread.to(X.dtype)
+
+
+def _sums(block):
+    """Column sums and Gram matrix of a block of rows, in float64."""
+    if isinstance(block, torch.Tensor):
+        return block.sum(dim=0, dtype=torch.float64), (block.t() @ block).double()
+    return block.sums()

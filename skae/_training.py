@@ -12,6 +12,7 @@ import warnings
 from functools import partial
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from torch.nn import functional as F
 from tqdm.auto import tqdm
@@ -205,26 +206,105 @@ def inference_rows(module):
     return max(1, _INFERENCE_ELEMENTS // widest)
 
 
+def _scaled(values, mean, scale):
+    """``(values - mean) / scale`` in float32, computed in ``values``' precision.
+
+    ``values`` are finite (validated), so an infinite result is one that
+    float32 cannot hold.
+    """
+    with np.errstate(over="ignore"):
+        scaled = np.asarray((values - mean) / scale, np.float32)
+    if not np.isfinite(scaled).all():
+        raise ValueError(
+            "X has values too far from the training data to compute with in "
+            f"float32: after centring and dividing by scale_={scale:.3g} some "
+            "exceed 3.4e38."
+        )
+    return scaled
+
+
 def to_tensor(X, mean, scale, device):
     """Copy ``(X - mean) / scale`` into one float32 tensor on ``device``, by chunks.
 
     The scaling runs in ``X``'s own precision before the cast, and no temporary
-    as large as ``X`` is made; ``X`` itself is never modified. ``X`` is finite
-    (validated), so an infinite value here is one that float32 cannot hold.
+    as large as ``X`` is made; ``X`` itself is never modified. A sparse ``X``
+    (CSR) is densified one chunk at a time.
     """
     rows = max(1, _INFERENCE_ELEMENTS // max(1, X.shape[1]))
     out = torch.empty(X.shape, dtype=torch.float32, device=device)
     for start in range(0, X.shape[0], rows):
-        with np.errstate(over="ignore"):
-            chunk = np.asarray((X[start : start + rows] - mean) / scale, np.float32)
-        if not np.isfinite(chunk).all():
-            raise ValueError(
-                "X has values too far from the training data to compute with in "
-                f"float32: after centring and dividing by scale_={scale:.3g} some "
-                "exceed 3.4e38."
-            )
-        out[start : start + rows] = torch.from_numpy(chunk)
+        chunk = X[start : start + rows]
+        if sp.issparse(chunk):
+            chunk = chunk.toarray()
+        out[start : start + rows] = torch.from_numpy(_scaled(chunk, mean, scale))
     return out
+
+
+class SparseRows:
+    """Sparse training rows that the loop reads like the dense training tensor.
+
+    Indexing with a tensor of row indices or a slice returns the float32
+    tensor of those rows, densified and scaled as :func:`to_tensor` scales
+    the dense data, so the batches are the same; the matrix itself stays
+    sparse in host memory. The values are checked once here, so that a fit
+    fails before its first step rather than in the middle of an epoch.
+
+    Parameters
+    ----------
+    X : scipy.sparse CSR matrix or array in canonical format
+        Row slicing needs CSR; summed duplicates make each stored value
+        the entry itself.
+    mean, scale : ndarray of shape (n_features,), float
+        The scaling, as in :func:`to_tensor`.
+    """
+
+    device = torch.device("cpu")
+    dtype = torch.float32
+
+    def __init__(self, X, mean, scale):
+        self.X, self.mean, self.scale, self.shape = X, mean, scale, X.shape
+        _scaled(X.data, mean[X.indices], scale)
+        # Columns with fewer stored values than rows hold zeros too.
+        holes = np.bincount(X.indices, minlength=X.shape[1]) < X.shape[0]
+        _scaled(0.0, mean[holes], scale)
+
+    def __getitem__(self, rows):
+        if isinstance(rows, torch.Tensor):
+            rows = rows.numpy()
+        return to_tensor(self.X[rows], self.mean, self.scale, self.device)
+
+    def sums(self):
+        """Column sums and Gram matrix of the scaled rows, in float64.
+
+        They come from the stored values alone: ``X.T @ X`` costs the
+        square of each row's stored values, not ``n_features`` per row,
+        and the centring and scaling are applied to the sums.
+        """
+        X = self.X.astype(np.float64)
+        n_samples, n_features = X.shape
+        mean = self.mean
+        total = np.bincount(X.indices, weights=X.data, minlength=n_features)
+        gram = (X.T @ X).toarray()
+        # sum (x - m)(x - m)^T = X^T X - s m^T - m s^T + n m m^T, with s = sum x.
+        offset = np.outer(total - 0.5 * n_samples * mean, mean)
+        gram -= offset
+        gram -= offset.T
+        gram /= self.scale**2
+        total = (total - n_samples * mean) / self.scale
+        return torch.from_numpy(total), torch.from_numpy(gram)
+
+
+def training_data(X, mean, scale, device):
+    """The scaled training rows, read by the loop through index slices.
+
+    Dense ``X`` becomes one float32 tensor on ``device`` (:func:`to_tensor`).
+    Sparse ``X`` stays as it is in host memory (:class:`SparseRows`), and
+    each batch is densified on its own: its dense copy could be many times
+    its size.
+    """
+    if sp.issparse(X):
+        return SparseRows(X, mean, scale)
+    return to_tensor(X, mean, scale, device)
 
 
 def available_memory():
