@@ -32,6 +32,8 @@ from ._network import (
 _TORCH_ATTRIBUTES = ("module_", "optimizer_")
 _FLOAT_DTYPES = (np.float64, np.float32)
 _SEED_HIGH = np.iinfo(np.int32).max
+# The range of X that each bounded output activation can reconstruct.
+_OUTPUT_RANGES = {"sigmoid": (0, 1), "tanh": (-1, 1)}
 
 
 def _version():
@@ -67,7 +69,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": [StrOptions({"auto"}), "array-like"],
         "activation": [StrOptions(set(ACTIVATIONS) - {"identity"})],
-        "output_activation": [StrOptions({"auto", "identity", "sigmoid"})],
+        "output_activation": [StrOptions({"auto", "identity", "sigmoid", "tanh"})],
         "loss": [StrOptions(set(_training.LOSSES))],
         "tied_weights": ["boolean"],
         "init": [StrOptions({"pca", "random"})],
@@ -297,20 +299,24 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         saved = {name: vars(self)[name] for name in names if name in vars(self)}
         try:
             X = validate_data(self, X, reset=fresh, dtype=_FLOAT_DTYPES)
-            if output_activation == "sigmoid":
+            if output_activation in _OUTPUT_RANGES:
+                bottom, top = _OUTPUT_RANGES[output_activation]
                 low, high = X.min(), X.max()
-                if low < 0 or high > 1:
+                if low < bottom or high > top:
                     raise ValueError(
-                        f"loss={self.loss!r} with output_activation='sigmoid' needs X "
-                        f"in [0, 1], but X has values in [{low:g}, {high:g}]. Scale X, "
-                        "for example with MinMaxScaler, or use loss='mse' with "
-                        "output_activation='identity'."
+                        f"loss={self.loss!r} with output_activation="
+                        f"{output_activation!r} needs X in [{bottom}, {top}], but X has "
+                        f"values in [{low:g}, {high:g}]. Scale X, for example with "
+                        f"MinMaxScaler(feature_range=({bottom}, {top})), or use "
+                        "loss='mse' with output_activation='identity'."
                     )
             X_train, X_val = X, None
             if self.early_stopping and not incremental:
                 X_train, X_val = self._split_validation(X, random_state)
             moments = None
             if fresh:
+                # A bounded output reconstructs X in its own units: centred
+                # and scaled data would leave the output's range.
                 moments = (
                     _moments(X_train)
                     if output_activation == "identity"
