@@ -29,12 +29,14 @@ _PARAMETERS = """n_components : int, default=2
 default="relu"
         Activation of the hidden layers.
 
-    output_activation : {"auto", "identity", "sigmoid"}, default="auto"
+    output_activation : {"auto", "identity", "sigmoid", "tanh"}, default="auto"
         Activation of the reconstruction. ``"auto"`` is ``"sigmoid"`` for
         ``loss="bce"`` and ``"identity"`` otherwise. With ``"identity"`` the
         data are centred and divided by one global scale inside the
         estimator (and restored on the way out), so unscaled data work
-        directly; ``"sigmoid"`` needs ``X`` in [0, 1].
+        directly; ``"sigmoid"`` needs ``X`` in [0, 1] and ``"tanh"`` (with
+        ``loss="mse"``) ``X`` in [-1, 1], and both work on ``X`` as given,
+        unscaled, since a centred or rescaled ``X`` could leave their range.
 
     loss : {"mse", "bce"}, default="mse"
         Reconstruction loss: mean squared error, or binary cross-entropy for
@@ -153,10 +155,12 @@ _ATTRIBUTES = """n_features_in_ : int
         column names.
 
     mean_ : ndarray of shape (n_features,)
-        Per-feature mean removed before encoding (zeros with a sigmoid output).
+        Per-feature mean removed before encoding (zeros with a sigmoid or
+        tanh output).
 
     scale_ : float
-        The one global scale the centred data are divided by.
+        The one global scale the centred data are divided by (1 with a
+        sigmoid or tanh output).
 
     n_components_ : int
         Width of the fitted code: the columns of ``transform``'s output, of

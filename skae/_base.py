@@ -34,12 +34,15 @@ from ._network import (
 _TORCH_ATTRIBUTES = ("module_", "optimizer_")
 _FLOAT_DTYPES = (np.float64, np.float32)
 _SEED_HIGH = np.iinfo(np.int32).max
-# How far outside [0, 1] a sigmoid output's data may stray and still be taken
-# for rounding (then clipped): a few float32 steps, which the network, trained
-# on float32 copies, cannot tell from [0, 1] anyway. MinMaxScaler strays by
-# about eps * |data_min| / data_range of X's dtype: within this for float64
-# data offset by up to 10**9 ranges, and for float32 data offset by a few.
+# How far outside its range a bounded output's data may stray and still be
+# taken for rounding (then clipped): a few float32 steps, which the network,
+# trained on float32 copies, cannot tell from the range anyway. MinMaxScaler
+# strays by about eps * |data_min| / data_range of X's dtype: within this for
+# float64 data offset by up to 10**9 ranges, and for float32 data offset by a few.
 _UNIT_ROUNDING = 4 * float(np.finfo(np.float32).eps)
+
+# The range of X that each bounded output activation can reconstruct.
+_OUTPUT_RANGES = {"sigmoid": (0, 1), "tanh": (-1, 1)}
 
 
 def _version():
@@ -75,7 +78,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": [StrOptions({"auto"}), "array-like"],
         "activation": [StrOptions(set(ACTIVATIONS) - {"identity"})],
-        "output_activation": [StrOptions({"auto", "identity", "sigmoid"})],
+        "output_activation": [StrOptions({"auto", "identity", "sigmoid", "tanh"})],
         "loss": [StrOptions(set(_training.LOSSES))],
         "tied_weights": ["boolean"],
         "init": [StrOptions({"pca", "random"})],
@@ -231,14 +234,14 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         X_train = _training.training_data(X_train, self.mean_, self.scale_, data_device)
         if X_val is not None:
             X_val = _training.training_data(X_val, self.mean_, self.scale_, data_device)
-        if output_activation == "sigmoid":
-            # Values within rounding of [0, 1] passed validation; the network's
+        if output_activation in _OUTPUT_RANGES:
+            # Values within rounding of the range passed validation; the network's
             # copies are put inside it, the user's array stays as it is. Sparse
             # rows are densified per batch and left as they are: in float32 such
-            # values are 0 or 1 to within a rounding step, harmless as BCE targets.
+            # values sit at the range's ends to within a rounding step, harmless as targets.
             for part in (X_train, X_val):
                 if isinstance(part, torch.Tensor):
-                    part.clamp_(0, 1)
+                    part.clamp_(*_OUTPUT_RANGES[output_activation])
 
         if fresh:
             self._initialize(X_train, X_val, architecture)
@@ -325,20 +328,24 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 # scaling reads them so), on a copy: the caller's X stays as it is.
                 X = X.copy()
                 X.sum_duplicates()
-            if output_activation == "sigmoid":
+            if output_activation in _OUTPUT_RANGES:
+                bottom, top = _OUTPUT_RANGES[output_activation]
                 low, high = float(X.min()), float(X.max())
-                if low < -_UNIT_ROUNDING or high > 1 + _UNIT_ROUNDING:
+                if low < bottom - _UNIT_ROUNDING or high > top + _UNIT_ROUNDING:
                     raise ValueError(
-                        f"loss={self.loss!r} with output_activation='sigmoid' needs X "
-                        f"in [0, 1], but X's values range from {low!r} to {high!r}. "
-                        "Scale X, for example with MinMaxScaler, or use loss='mse' "
-                        "with output_activation='identity'."
+                        f"loss={self.loss!r} with output_activation="
+                        f"{output_activation!r} needs X in [{bottom}, {top}], but X's "
+                        f"values range from {low!r} to {high!r}. Scale X, for example "
+                        f"with MinMaxScaler(feature_range=({bottom}, {top})), or use "
+                        "loss='mse' with output_activation='identity'."
                     )
             X_train, X_val = X, None
             if self.early_stopping and not incremental:
                 X_train, X_val = self._split_validation(X, random_state)
             moments = None
             if fresh:
+                # A bounded output reconstructs X in its own units: centred
+                # and scaled data would leave the output's range.
                 moments = (
                     _moments(X_train)
                     if output_activation == "identity"

@@ -105,7 +105,7 @@ class Autoencoder(nn.Module):
         Activation between hidden layers, a key of ``ACTIVATIONS``.
     code_activation : {"identity", "sigmoid"}
         Applied to the code.
-    output_activation : {"identity", "sigmoid"}
+    output_activation : {"identity", "sigmoid", "tanh"}
         Applied to the reconstruction by :meth:`decode`; :meth:`forward`
         returns the output before it, so that losses such as binary
         cross-entropy can work on logits.

@@ -369,6 +369,19 @@ def test_bce_outside_unit_interval_is_a_clear_error(digits):
     assert X_hat.min() >= 0 and X_hat.max() <= 1
 
 
+def test_tanh_output_reconstructs_data_in_minus_one_one_unscaled(digits):
+    X, _ = digits
+    with pytest.raises(ValueError, match=r"output_activation='tanh' needs X in \[-1, 1\]"):
+        AutoencoderTransformer(output_activation="tanh", **FAST).fit(X)  # in [0, 16]
+    X = X / 8 - 1  # pixels in [-1, 1], background at -1
+    ae = AutoencoderTransformer(output_activation="tanh", **FAST).fit(X)
+    # Not centred: a centred border pixel (always -1) would have to reach 0.
+    assert ae.scale_ == 1 and not ae.mean_.any()
+    far = ae.inverse_transform(100 * ae.transform(X[:50]))
+    assert far.min() >= -1 and far.max() <= 1
+    assert -ae.score(X) < X.var(axis=0).mean()  # better than the mean image
+
+
 # Variants ------------------------------------------------------------------
 
 
