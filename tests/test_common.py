@@ -1,8 +1,10 @@
 """scikit-learn's estimator checks on small, fast instances of every estimator."""
 
+from sklearn.decomposition import PCA
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skae import (
+    AutoencoderOutlierDetector,
     AutoencoderTransformer,
     ContractiveAutoencoder,
     DenoisingAutoencoder,
@@ -21,6 +23,8 @@ ESTIMATORS = [
     SparseAutoencoder(sparsity="topk", k=1, **_FAST),
     ContractiveAutoencoder(jacobian="exact", **_FAST),
     ContractiveAutoencoder(jacobian="projection", **_FAST),
+    AutoencoderOutlierDetector(AutoencoderTransformer(**_FAST)),
+    AutoencoderOutlierDetector(PCA(1), error="standardized", contamination=0.1),
 ]
 
 
