@@ -200,13 +200,9 @@ def sections(figures=True):
                 "mnist60k/time_to_quality.json",
             )
         ),
-        "anomaly": _single(
-            "anomaly",
-            "anomaly/digits/anomaly.json",
-            anomaly.markdown,
-            None,
-            figure=anomaly.plot,
-            figures=figures,
+        "anomaly": "\n".join(
+            _single("anomaly", path, anomaly.markdown, None, figure=anomaly.plot, figures=figures)
+            for path in ("anomaly/digits/anomaly.json", "anomaly/mnist_baselines/anomaly.json")
         ),
     }
 
