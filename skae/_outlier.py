@@ -237,11 +237,6 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         """
         return np.where(self.decision_function(X) < 0, -1, 1)
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        return tags
-
 
 def _chunks(X):
     return [slice(start, start + _CHUNK_ROWS) for start in range(0, X.shape[0], _CHUNK_ROWS)]
