@@ -133,7 +133,7 @@ def run(args, X_train, y_train, X_test, y_test, k):
             record = {
                 "class": int(label),
                 "method": method,
-                "n_train": int(len(X_normal)),
+                "n_train": len(X_normal),
                 "roc_auc": float(roc_auc_score(is_anomaly, anomaly_score)),
                 "average_precision": float(
                     average_precision_score(is_anomaly, anomaly_score)
@@ -258,7 +258,7 @@ def main(argv=None):
     report = {
         "dataset": dataset,
         "n_components": k,
-        "n_test": int(len(X_test)),
+        "n_test": len(X_test),
         "records": records,
         "settings": {
             "n_train": args.n_train,

@@ -6,11 +6,15 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
-from sklearn.metrics import make_scorer, roc_auc_score
+from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.utils._param_validation import InvalidParameterError
 
-from skae import AutoencoderOutlierDetector, AutoencoderTransformer, DenoisingAutoencoder
+from skae import (
+    AutoencoderOutlierDetector,
+    AutoencoderTransformer,
+    DenoisingAutoencoder,
+)
 
 FAST = dict(hidden_layer_sizes=(32,), max_epochs=5, random_state=0, device="cpu")
 
