@@ -156,6 +156,7 @@ def sections(figures=True):
     """The rst of each section of the Benchmarks page, by file name."""
     speed, memory = _script("speed"), _script("memory")
     fit_time, ttq = _script("fit_time"), _script("time_to_quality")
+    anomaly = _script("anomaly")
     # Commands of files written before the scripts recorded their arguments:
     # pca_vs_ae_checks.json's "arguments" and fit_time's/memory's defaults.
     return {
@@ -198,6 +199,10 @@ def sections(figures=True):
                 "mnist10k/time_to_quality.json",
                 "mnist60k/time_to_quality.json",
             )
+        ),
+        "anomaly": "\n".join(
+            _single("anomaly", path, anomaly.markdown, None, figure=anomaly.plot, figures=figures)
+            for path in ("anomaly/digits/anomaly.json", "anomaly/mnist_baselines/anomaly.json")
         ),
     }
 

@@ -6,11 +6,13 @@ from ._autoencoders import (
     DenoisingAutoencoder,
     SparseAutoencoder,
 )
+from ._outlier import AutoencoderOutlierDetector
 from .interpolation import interpolate
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AutoencoderOutlierDetector",
     "AutoencoderTransformer",
     "ContractiveAutoencoder",
     "DenoisingAutoencoder",

@@ -1,9 +1,11 @@
 """scikit-learn's estimator checks on small, fast instances of every estimator."""
 
 import pytest
+from sklearn.decomposition import PCA
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skae import (
+    AutoencoderOutlierDetector,
     AutoencoderTransformer,
     ContractiveAutoencoder,
     DenoisingAutoencoder,
@@ -26,6 +28,8 @@ ESTIMATORS = [
     # small in float32 on any device. bf16 products are emulated on CPUs without
     # native bf16, which warns, but this network is tiny.
     AutoencoderTransformer(precision="bfloat16", **_FAST),
+    AutoencoderOutlierDetector(AutoencoderTransformer(**_FAST)),
+    AutoencoderOutlierDetector(PCA(1), error="standardized", contamination=0.1),
 ]
 
 

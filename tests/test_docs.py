@@ -45,7 +45,7 @@ def _cells(rst):
 
 def test_every_section_names_its_machine_and_command(sections):
     assert set(sections) == {
-        "pca_vs_ae", "mnist", "speed", "memory", "fit_time", "time_to_quality"
+        "pca_vs_ae", "mnist", "speed", "memory", "fit_time", "time_to_quality", "anomaly"
     }
     for text in sections.values():
         assert "**Machine:**" in text and "**Command:** ``python benchmarks/" in text
@@ -82,6 +82,10 @@ def test_other_tables_hold_the_json_numbers(sections):
         report = json.loads((RESULTS / path / "time_to_quality.json").read_text())
         for run in report["runs"].values():
             assert f"{run['best_test_sse']:.3f}" in cells
+    cells = _cells(sections["anomaly"])
+    for path in ("anomaly/digits", "anomaly/mnist_baselines"):
+        for r in json.loads((RESULTS / path / "anomaly.json").read_text())["records"]:
+            assert f"{r['roc_auc']:.4f}" in cells and f"{r['average_precision']:.4f}" in cells
 
 
 def test_markdown_tables_become_list_tables(page):

@@ -1,17 +1,19 @@
 """
 =======================================
-Anomaly detection with score_samples
+Anomaly detection with an autoencoder
 =======================================
 
 An autoencoder reconstructs what it was trained on well and anything else
 badly, so its reconstruction error flags samples unlike the training data.
-``score_samples`` returns minus that error, per sample: low scores are
-anomalies.
+:class:`~skae.AutoencoderOutlierDetector` turns it into an outlier detector
+in scikit-learn's convention: ``score_samples`` (minus the error: low scores
+are anomalies), ``decision_function`` and ``predict`` (``-1`` for an
+outlier), with a threshold set by ``contamination``.
 
 Here the models train on every digit but the 7s; the test set mixes unseen
 images of the other digits with all the 7s, which should get the worst
-scores. PCA's reconstruction error, with as many components, is the
-baseline.
+scores. PCA's reconstruction error, with as many components and through
+the same detector, is the baseline.
 """
 
 import os
@@ -23,7 +25,7 @@ from sklearn.decomposition import PCA
 from sklearn.metrics import RocCurveDisplay, roc_auc_score
 from sklearn.model_selection import train_test_split
 
-from skae import AutoencoderTransformer
+from skae import AutoencoderOutlierDetector, AutoencoderTransformer
 from skae.plotting import plot_reconstructions
 
 if os.environ.get("SKAE_DATA"):
@@ -43,14 +45,21 @@ X_test = np.vstack([X_known, X[y == unseen]])
 y_test = np.r_[y_known, y[y == unseen]]
 is_unseen = y_test == unseen
 
-ae = AutoencoderTransformer(
-    n_components=8, hidden_layer_sizes=(128,), early_stopping=True, random_state=0
+# contamination=0.05: the threshold flags 5% of the training images.
+detector = AutoencoderOutlierDetector(
+    AutoencoderTransformer(
+        n_components=8, hidden_layer_sizes=(128,), early_stopping=True, random_state=0
+    ),
+    contamination=0.05,
 ).fit(X_train)
-pca = PCA(n_components=8).fit(X_train)
+pca_detector = AutoencoderOutlierDetector(PCA(n_components=8)).fit(X_train)
 
 # The anomaly score: the reconstruction error, minus score_samples.
-ae_error = -ae.score_samples(X_test)
-pca_error = ((X_test - pca.inverse_transform(pca.transform(X_test))) ** 2).mean(axis=1)
+ae_error = -detector.score_samples(X_test)
+pca_error = -pca_detector.score_samples(X_test)
+flagged = detector.predict(X_test) == -1
+print(f"flagged: {flagged[is_unseen].mean():.0%} of the unseen {unseen}s, "
+      f"{flagged[~is_unseen].mean():.0%} of the other digits")
 
 # %%
 # How well each error separates the 7s
@@ -67,6 +76,7 @@ left.set_title(f"Flagging unseen {unseen}s")
 bins = np.linspace(0, np.quantile(ae_error, 0.99), 40)
 right.hist(ae_error[~is_unseen], bins=bins, alpha=0.6, label="other digits")
 right.hist(ae_error[is_unseen], bins=bins, alpha=0.6, label=f"unseen {unseen}s")
+right.axvline(-detector.offset_, color="k", linestyle="--", label="threshold")
 right.set_xlabel("autoencoder reconstruction error (MSE)")
 right.set_ylabel("test images")
 right.legend()
@@ -77,5 +87,5 @@ plt.show()
 # reconstructions: the model pulls each towards a digit it knows.
 
 worst = np.argsort(ae_error)[::-1][:8]
-plot_reconstructions(ae, X_test[worst], image_shape)
+plot_reconstructions(detector.estimator_, X_test[worst], image_shape)
 print("their digits:", y_test[worst])
