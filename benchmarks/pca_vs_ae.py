@@ -1,10 +1,10 @@
 """PCA against the autoencoders: held-out reconstruction error at each latent size.
 
 For every data set and latent size below the data's width, fits ``PCA`` and
-skae's ``AutoencoderTransformer``, ``DenoisingAutoencoder`` and
-``SparseAutoencoder`` (method names ``"pca"``, ``"autoencoder"``,
-``"denoising"``, ``"sparse"``) on a training split and measures on the test
-split:
+skae's ``AutoencoderTransformer``, ``DenoisingAutoencoder``,
+``SparseAutoencoder`` and ``VariationalAutoencoder`` (method names ``"pca"``,
+``"autoencoder"``, ``"denoising"``, ``"sparse"``, ``"variational"``) on a
+training split and measures on the test split:
 
 - ``test_mse``: squared reconstruction error, ``inverse_transform(transform(X))``
   against ``X``, averaged over all entries, in the data's units;
@@ -13,7 +13,10 @@ split:
   variance weighting keeps constant features (digits' blank border pixels)
   from dominating, as they would with ``"uniform_average"``;
 - ``fit_seconds`` and ``transform_seconds`` (``transform`` of the test split
-  only), and the ``device``.
+  only), and the ``device``;
+- for ``"variational"``, ``test_negative_elbo``: minus its ``score_samples``
+  averaged over the test rows, the negative evidence lower bound per row in
+  nats (Gaussian likelihood for ``loss="mse"``, Bernoulli for ``"bce"``).
 
 Data sets (``--datasets``):
 
@@ -42,7 +45,7 @@ Data sets (``--datasets``):
 The synthetic and digits splits hold out 25% of the rows; all seeds come from
 ``--seed``.
 
-Autoencoder settings (shared by the three variants; the denoising and sparse
+Autoencoder settings (shared by the variants; the denoising, sparse and variational
 models add their default noise and penalty). All keep ``init="pca"`` (the
 default), so training starts at PCA's solution, and all but mnist_defaults use
 early stopping on a validation split of the training rows (10% unless said
@@ -125,7 +128,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from tqdm.auto import tqdm
 
-from skae import AutoencoderTransformer, DenoisingAutoencoder, SparseAutoencoder
+from skae import (
+    AutoencoderTransformer,
+    DenoisingAutoencoder,
+    SparseAutoencoder,
+    VariationalAutoencoder,
+)
 from skae.datasets import load_mnist, make_correlated, make_manifold
 
 from _results import add_out_argument, environment, output_folder
@@ -135,6 +143,7 @@ METHODS = {
     "autoencoder": AutoencoderTransformer,
     "denoising": DenoisingAutoencoder,
     "sparse": SparseAutoencoder,
+    "variational": VariationalAutoencoder,
 }
 LINEAR_RATIO = 1.5
 LINEAR_FLOOR = 1e-6
@@ -233,7 +242,7 @@ class Dataset(NamedTuple):
     load: Callable  # args -> (X_train, X_test), or with (y_train, y_test) for a probe
     group: str  # "linear" or "nonlinear": which check applies
     sizes: tuple  # default latent sizes
-    settings: dict  # keyword arguments of the three autoencoders
+    settings: dict  # keyword arguments of the autoencoders
     budget: float | None  # default wall-clock seconds per autoencoder fit
 
 
@@ -299,6 +308,8 @@ def _fit_method(method, n_components, settings, budget, X_train, X_test, args):
     }
     if method != "pca" and model.validation_scores_:
         record["best_validation_mse"] = -float(model.best_validation_score_)
+    if method == "variational":
+        record["test_negative_elbo"] = -float(np.mean(model.score_samples(X_test)))
     return model, record, error
 
 

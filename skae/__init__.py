@@ -5,6 +5,7 @@ from ._autoencoders import (
     ContractiveAutoencoder,
     DenoisingAutoencoder,
     SparseAutoencoder,
+    VariationalAutoencoder,
 )
 from .interpolation import interpolate
 
@@ -15,6 +16,7 @@ __all__ = [
     "ContractiveAutoencoder",
     "DenoisingAutoencoder",
     "SparseAutoencoder",
+    "VariationalAutoencoder",
     "interpolate",
     "__version__",
 ]

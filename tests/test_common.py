@@ -7,6 +7,7 @@ from skae import (
     ContractiveAutoencoder,
     DenoisingAutoencoder,
     SparseAutoencoder,
+    VariationalAutoencoder,
 )
 
 # Small networks and few epochs keep the ~50 checks per estimator fast; the
@@ -21,6 +22,7 @@ ESTIMATORS = [
     SparseAutoencoder(sparsity="topk", k=1, **_FAST),
     ContractiveAutoencoder(jacobian="exact", **_FAST),
     ContractiveAutoencoder(jacobian="projection", **_FAST),
+    VariationalAutoencoder(**_FAST),
 ]
 
 
