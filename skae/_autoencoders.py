@@ -626,8 +626,8 @@ class VariationalAutoencoder(BaseAutoencoder):
     no constant) for ``"bce"``. ``beta=1`` is thus the ELBO itself; ``beta``
     above 1 presses the code towards the prior (smoother, more
     disentangled codes, blurrier reconstructions, fewer units used), below 1
-    towards a plain autoencoder (``beta=0`` is an autoencoder trained with
-    noise on its code).
+    towards a plain autoencoder (with ``beta=0`` nothing holds the code to
+    the prior, and the posterior's noise only costs reconstruction).
 
     Parameters
     ----------
