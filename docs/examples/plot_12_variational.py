@@ -1,7 +1,7 @@
 """
-==========================================
+==============================================
 Sampling digits with a variational autoencoder
-==========================================
+==============================================
 
 A :class:`~skae.VariationalAutoencoder` learns a code whose training images
 spread like a standard normal, so decoding draws from that normal gives new
