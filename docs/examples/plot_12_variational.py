@@ -41,7 +41,11 @@ def show_rows(rows, titles, suptitle):
     """One row of images per entry of ``rows``, each titled on its left."""
     n_cols = max(len(row) for row in rows)
     fig, axes = plt.subplots(
-        len(rows), n_cols, figsize=(0.8 * n_cols, 0.9 * len(rows)), squeeze=False
+        len(rows),
+        n_cols,
+        figsize=(1.5 + 0.8 * n_cols, 0.9 * len(rows)),
+        squeeze=False,
+        layout="constrained",
     )
     for axes_row, row, title in zip(axes, rows, titles):
         for ax, image in zip(axes_row, row):
