@@ -2,8 +2,9 @@
 
 For every data set and latent size below the data's width, fits ``PCA`` and
 skae's ``AutoencoderTransformer``, ``DenoisingAutoencoder``,
-``SparseAutoencoder`` and ``ContractiveAutoencoder`` (method names ``"pca"``,
-``"autoencoder"``, ``"denoising"``, ``"sparse"``, ``"contractive"``) on a
+``SparseAutoencoder``, ``ContractiveAutoencoder`` and ``VariationalAutoencoder`` (method
+names ``"pca"``, ``"autoencoder"``, ``"denoising"``, ``"sparse"``, ``"contractive"``,
+``"variational"``) on a
 training split and measures on the test split:
 
 - ``test_mse``: squared reconstruction error, ``inverse_transform(transform(X))``
@@ -13,7 +14,10 @@ training split and measures on the test split:
   variance weighting keeps constant features (digits' blank border pixels)
   from dominating, as they would with ``"uniform_average"``;
 - ``fit_seconds`` and ``transform_seconds`` (``transform`` of the test split
-  only), and the ``device``.
+  only), and the ``device``;
+- for ``"variational"``, ``test_negative_elbo``: minus its ``score_samples``
+  averaged over the test rows, the negative evidence lower bound per row in
+  nats (Gaussian likelihood for ``loss="mse"``, Bernoulli for ``"bce"``).
 
 Data sets (``--datasets``):
 
@@ -42,8 +46,8 @@ Data sets (``--datasets``):
 The synthetic and digits splits hold out 25% of the rows; all seeds come from
 ``--seed``.
 
-Autoencoder settings (shared by the four variants; the denoising, sparse and
-contractive models add their default noise and penalty). All keep ``init="pca"`` (the
+Autoencoder settings (shared by the variants; the denoising, sparse, contractive and
+variational models add their default noise and penalty). All keep ``init="pca"`` (the
 default), so training starts at PCA's solution, and all but mnist_defaults use
 early stopping on a validation split of the training rows (10% unless said
 otherwise), which restores the best epoch's weights:
@@ -131,6 +135,7 @@ from skae import (
     ContractiveAutoencoder,
     DenoisingAutoencoder,
     SparseAutoencoder,
+    VariationalAutoencoder,
 )
 from skae.datasets import load_mnist, make_correlated, make_manifold
 
@@ -142,6 +147,7 @@ METHODS = {
     "denoising": DenoisingAutoencoder,
     "sparse": SparseAutoencoder,
     "contractive": ContractiveAutoencoder,
+    "variational": VariationalAutoencoder,
 }
 LINEAR_RATIO = 1.5
 LINEAR_FLOOR = 1e-6
@@ -307,6 +313,8 @@ def _fit_method(method, n_components, settings, budget, X_train, X_test, args):
     }
     if method != "pca" and model.validation_scores_:
         record["best_validation_mse"] = -float(model.best_validation_score_)
+    if method == "variational":
+        record["test_negative_elbo"] = -float(np.mean(model.score_samples(X_test)))
     return model, record, error
 
 

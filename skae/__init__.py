@@ -5,6 +5,7 @@ from ._autoencoders import (
     ContractiveAutoencoder,
     DenoisingAutoencoder,
     SparseAutoencoder,
+    VariationalAutoencoder,
 )
 from ._outlier import AutoencoderOutlierDetector
 from .interpolation import interpolate
@@ -17,6 +18,7 @@ __all__ = [
     "ContractiveAutoencoder",
     "DenoisingAutoencoder",
     "SparseAutoencoder",
+    "VariationalAutoencoder",
     "interpolate",
     "__version__",
 ]

@@ -113,6 +113,11 @@ class Autoencoder(nn.Module):
         When set, only the ``top_k`` largest code units of each row are kept.
     tied_weights : bool
         The decoder uses the transposed encoder weights (biases stay free).
+    variational : bool
+        Adds ``encoder_log_var``, a linear head from the last hidden layer
+        (from the input without hidden layers) that gives the log-variance of
+        each code unit's Gaussian posterior; :meth:`encode_distribution`
+        returns it with the mean. :meth:`encode` stays the mean alone.
     """
 
     def __init__(
@@ -125,6 +130,7 @@ class Autoencoder(nn.Module):
         output_activation="identity",
         top_k=None,
         tied_weights=False,
+        variational=False,
     ):
         super().__init__()
         self.encoder_linear = _linear(n_features, n_components)
@@ -148,12 +154,31 @@ class Autoencoder(nn.Module):
             code_layers.append(TopK(top_k))
         self.code_layer = nn.Sequential(*code_layers)
         self.output_layer = ACTIVATIONS[output_activation]()
+        # Registered last, so that the other layers draw the same initial
+        # weights as in a plain autoencoder with the same seed.
+        self.encoder_log_var = (
+            nn.Linear((n_features, *hidden_layer_sizes)[-1], n_components)
+            if variational
+            else None
+        )
 
     def encode(self, x):
         z = self.encoder_linear(x)
         if self.encoder_correction is not None:
             z = z + self.encoder_correction(x)
         return self.code_layer(z)
+
+    def encode_distribution(self, x):
+        """The mean (as :meth:`encode`) and log-variance of the code's posterior.
+
+        The hidden layers run once for both heads.
+        """
+        if self.encoder_correction is None:
+            hidden, z = x, self.encoder_linear(x)
+        else:
+            hidden = self.encoder_correction[:-1](x)
+            z = self.encoder_linear(x) + self.encoder_correction[-1](hidden)
+        return self.code_layer(z), self.encoder_log_var(hidden)
 
     def decode_raw(self, z):
         x = self.decoder_linear(z)
@@ -183,7 +208,8 @@ def init_pca(module, components, mean, spread):
     code, each unit gets the coordinate divided by twice its spread, and the
     decoder undoes the sigmoid's linear part, so the start is close to PCA
     there too (within a few percent of its error; tied weights cannot undo
-    the map).
+    the map). A variational network starts with whitened codes and a narrow
+    posterior (see :func:`_init_variational`).
     """
     enc, dec = module.encoder_linear, module.decoder_linear
     n_used = components.shape[0]
@@ -202,6 +228,8 @@ def init_pca(module, components, mean, spread):
         enc.weight[:n_used] /= width[:, None]
         dec_weight[:, :n_used] *= 4 * width
         dec_bias -= dec_weight[:, :n_used].sum(dim=1) / 2
+    if module.encoder_log_var is not None:
+        _init_variational(module, n_used, spread, dec_weight)
     enc.bias.copy_(-enc.weight @ mean)
     if isinstance(dec, nn.Linear):
         dec.weight.copy_(dec_weight)
@@ -220,6 +248,33 @@ def init_pca(module, components, mean, spread):
     n_components = enc.weight.shape[0]
     probe = torch.zeros(1, n_components, device=mean.device, dtype=mean.dtype)
     dec_last.bias.sub_(module.decoder_correction(probe)[0])
+
+
+# Posterior variance of every code unit at the PCA start of a variational
+# network, in the prior's units: draws stay within about a tenth of the
+# prior's spread of the PCA point, so they decode close to PCA's reconstruction.
+START_POSTERIOR_VARIANCE = 0.01
+
+
+def _init_variational(module, n_used, spread, dec_weight):
+    """The PCA start of a variational network: whitened codes, a narrow posterior.
+
+    The prior is a standard normal, so the mean head gives each principal
+    coordinate divided by its spread (unit variance over the data, as
+    ``PCA(whiten=True)``) and the decoder multiplies it back: the start still
+    reconstructs as PCA does. Tied weights cannot undo the division, so they
+    keep the unwhitened coordinates. The log-variance head starts constant,
+    at ``START_POSTERIOR_VARIANCE``.
+    """
+    enc = module.encoder_linear
+    if isinstance(module.decoder_linear, nn.Linear):
+        # Directions the data do not span (spread ~ 0) would get huge weights.
+        floor = max(1e-3 * float(spread.max()) if spread.numel() else 0.0, 1e-12)
+        width = spread.clamp_min(floor)
+        enc.weight[:n_used] /= width[:, None]
+        dec_weight[:, :n_used] *= width
+    module.encoder_log_var.weight.zero_()
+    module.encoder_log_var.bias.fill_(math.log(START_POSTERIOR_VARIANCE))
 
 
 def auto_hidden_layer_sizes(n_features, n_components):

@@ -73,8 +73,9 @@ def export_encoder(est, device="cpu"):
 
     Parameters
     ----------
-    est : AutoencoderTransformer, DenoisingAutoencoder or SparseAutoencoder
-        A fitted estimator.
+    est : skae estimator
+        A fitted estimator (for a :class:`~skae.VariationalAutoencoder`,
+        the encoder gives the posterior mean, as ``transform`` does).
     device : str or torch.device, default="cpu"
         Where the exported program computes; a copy of the weights is placed
         there, whatever device ``est`` was trained on.
@@ -113,8 +114,9 @@ def export_decoder(est, device="cpu"):
 
     Parameters
     ----------
-    est : AutoencoderTransformer, DenoisingAutoencoder or SparseAutoencoder
-        A fitted estimator.
+    est : skae estimator
+        A fitted estimator (for a :class:`~skae.VariationalAutoencoder`,
+        the decoder's mean, as ``inverse_transform`` gives it).
     device : str or torch.device, default="cpu"
         Where the exported program computes; a copy of the weights is placed
         there, whatever device ``est`` was trained on.

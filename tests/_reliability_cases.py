@@ -7,6 +7,7 @@ from skae import (
     ContractiveAutoencoder,
     DenoisingAutoencoder,
     SparseAutoencoder,
+    VariationalAutoencoder,
 )
 
 # Small enough that a fit takes a few milliseconds on one core.
@@ -19,6 +20,7 @@ ESTIMATORS = [
     DenoisingAutoencoder(noise="gaussian", noise_level=0.3, **FAST),
     SparseAutoencoder(sparsity="kl", **FAST),
     ContractiveAutoencoder(jacobian="projection", **FAST),
+    VariationalAutoencoder(**FAST),
 ]
 
 # The remaining corruptions and penalties, for the tests where each one matters.
@@ -29,6 +31,7 @@ VARIANTS = ESTIMATORS + [
     SparseAutoencoder(sparsity="l1", **FAST),
     SparseAutoencoder(sparsity="topk", n_components=3, k=1, **FAST),
     ContractiveAutoencoder(jacobian="exact", **FAST),
+    VariationalAutoencoder(tied_weights=True, **FAST),
 ]
 
 

@@ -18,6 +18,7 @@ from skae import (
     ContractiveAutoencoder,
     DenoisingAutoencoder,
     SparseAutoencoder,
+    VariationalAutoencoder,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -176,12 +177,14 @@ INVALID_VALUES = {
     "k": [0, 1.5, "one"],
     "contraction_weight": [-1e-6, "strong"],
     "jacobian": ["forward", None],
+    "beta": [-1e-6, "strong"],
 }
 CLASSES = [
     AutoencoderTransformer,
     DenoisingAutoencoder,
     SparseAutoencoder,
     ContractiveAutoencoder,
+    VariationalAutoencoder,
 ]
 
 

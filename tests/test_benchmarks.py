@@ -18,7 +18,7 @@ from skae.datasets import load_mnist
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARK = ROOT / "benchmarks" / "pca_vs_ae.py"
-METHODS = {"pca", "autoencoder", "denoising", "sparse", "contractive"}
+METHODS = {"pca", "autoencoder", "denoising", "sparse", "contractive", "variational"}
 RECORD_KEYS = {
     "dataset",
     "method",

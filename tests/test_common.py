@@ -10,6 +10,7 @@ from skae import (
     ContractiveAutoencoder,
     DenoisingAutoencoder,
     SparseAutoencoder,
+    VariationalAutoencoder,
 )
 
 # Small networks and few epochs keep the ~50 checks per estimator fast; the
@@ -30,6 +31,7 @@ ESTIMATORS = [
     AutoencoderTransformer(precision="bfloat16", **_FAST),
     AutoencoderOutlierDetector(AutoencoderTransformer(**_FAST)),
     AutoencoderOutlierDetector(PCA(1), error="standardized", contamination=0.1),
+    VariationalAutoencoder(**_FAST),
 ]
 
 

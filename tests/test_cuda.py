@@ -12,6 +12,7 @@ from skae import (
     ContractiveAutoencoder,
     DenoisingAutoencoder,
     SparseAutoencoder,
+    VariationalAutoencoder,
 )
 from skae import _training
 
@@ -27,7 +28,13 @@ def X():
 
 @pytest.mark.parametrize(
     "Estimator",
-    [AutoencoderTransformer, DenoisingAutoencoder, SparseAutoencoder, ContractiveAutoencoder],
+    [
+        AutoencoderTransformer,
+        DenoisingAutoencoder,
+        SparseAutoencoder,
+        ContractiveAutoencoder,
+        VariationalAutoencoder,
+    ],
 )
 def test_fit_on_cuda_matches_cpu_closely(Estimator, X):
     gpu = Estimator(n_components=4, device="cuda", **FAST).fit(X)

@@ -81,6 +81,34 @@ def test_pca_init_with_a_sigmoid_code_starts_near_pca(X):
     assert error < 1.1 * pca_error
 
 
+@pytest.mark.parametrize("hidden", [(), (32, 16)])
+def test_variational_pca_start_whitens_and_reconstructs_as_pca(X, hidden):
+    module = _build(X, hidden_layer_sizes=hidden, variational=True)
+    init_pca(module, *principal_components(X, 5))
+    pca = PCA(n_components=5, whiten=True).fit(X.numpy())
+    expected = pca.inverse_transform(pca.transform(X.numpy()))
+    with torch.no_grad():
+        mean, log_var = module.encode_distribution(X)
+        np.testing.assert_array_equal(mean.numpy(), module.encode(X).numpy())
+        reconstruction = module.decode(mean).numpy()
+    np.testing.assert_allclose(reconstruction, expected, atol=1e-4)
+    # Codes on the prior's scale: unit variance, as PCA(whiten=True) gives them
+    # (up to its n - 1), each unit up to sign.
+    np.testing.assert_allclose(
+        np.abs(mean.numpy()), np.abs(pca.transform(X.numpy())), rtol=1e-2, atol=1e-2
+    )
+    np.testing.assert_allclose(log_var.numpy(), np.log(0.01), rtol=1e-6)
+
+
+def test_variational_head_leaves_the_other_initial_weights_alone(X):
+    plain = _build(X, hidden_layer_sizes=(32,))
+    variational = _build(X, hidden_layer_sizes=(32,), variational=True)
+    weights = variational.state_dict()
+    for name, value in plain.state_dict().items():
+        assert torch.equal(weights[name], value), name
+    assert weights["encoder_log_var.weight"].shape == (5, 32)
+
+
 def test_pca_init_with_more_units_than_features():
     X = torch.randn(40, 3)
     module = build_autoencoder(3, 5, generator=torch.Generator().manual_seed(0))
