@@ -7,10 +7,16 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted
 from torch.nn import functional as F
 
-from ._base import _FLOAT_DTYPES, BaseAutoencoder, _store_params, _torch_generator
+from ._base import (
+    _FLOAT_DTYPES,
+    BaseAutoencoder,
+    _check_X,
+    _store_params,
+    _torch_generator,
+)
 from ._network import principal_components
 from .noise import NOISES
 from .penalties import PENALTIES, contraction_exact, contraction_projected
@@ -741,7 +747,7 @@ class VariationalAutoencoder(BaseAutoencoder):
         n_iter_no_change=10,
         tol=1e-4,
         device="auto",
-        precision="float32",
+        precision="auto",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -758,11 +764,17 @@ class VariationalAutoencoder(BaseAutoencoder):
         _, _, spread = principal_components(
             X, X.shape[1], *(() if X_val is None else (X_val,))
         )
+        # principal_components leaves out directions without variance: they
+        # count as zero eigenvalues in the mean over the discarded ones.
         eigenvalues = spread.double() ** 2
-        discarded = eigenvalues[self.n_components :]
-        residual = float(discarded.mean()) if discarded.numel() else 0.0
+        n_discarded = X.shape[1] - self.n_components_
+        residual = (
+            float(eigenvalues[self.n_components_ :].sum()) / n_discarded
+            if n_discarded > 0
+            else 0.0
+        )
         # Data the code holds exactly would make the likelihood infinitely sharp.
-        floor = max(1e-6 * float(eigenvalues.mean()), 1e-12)
+        floor = max(1e-6 * float(eigenvalues.sum()) / X.shape[1], 1e-12)
         self.noise_variance_ = max(residual, floor) * self.scale_**2
 
     def _kl_weight(self):
@@ -807,11 +819,14 @@ class VariationalAutoencoder(BaseAutoencoder):
             The ELBO of each row, in nats, in ``X``'s float dtype.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=_FLOAT_DTYPES)
+        X = _check_X(self, X, reset=False)
         module = self.module_
         gaussian = self.loss == "mse"
         draws = torch.randn(
-            _ELBO_DRAWS // 2, self._n_features_out, generator=torch.Generator().manual_seed(0)
+            _ELBO_DRAWS // 2,
+            self._n_features_out,
+            generator=torch.Generator().manual_seed(0),
+            dtype=torch.float32,
         )
         draws = torch.cat([draws, -draws]).to(self.device_)
 
