@@ -54,9 +54,7 @@ def environment(device, argv):
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "device": str(device),
-        "device_name": (
-            torch.cuda.get_device_name(device) if device.type == "cuda" else None
-        ),
+        "device_name": (torch.cuda.get_device_name(device) if device.type == "cuda" else None),
         "python": platform.python_version(),
         "torch": torch.__version__,
         "sklearn": sklearn.__version__,

@@ -108,7 +108,10 @@ def load(args):
         return X_train, y_train, X_test, y_test, "mnist"
     digits = load_digits()
     X_train, X_test, y_train, y_test = train_test_split(
-        digits.data / 16, digits.target, test_size=0.5, stratify=digits.target,
+        digits.data / 16,
+        digits.target,
+        test_size=0.5,
+        stratify=digits.target,
         random_state=args.seed,
     )
     return X_train, y_train, X_test, y_test, "digits"
@@ -135,9 +138,7 @@ def run(args, X_train, y_train, X_test, y_test, k):
                 "method": method,
                 "n_train": len(X_normal),
                 "roc_auc": float(roc_auc_score(is_anomaly, anomaly_score)),
-                "average_precision": float(
-                    average_precision_score(is_anomaly, anomaly_score)
-                ),
+                "average_precision": float(average_precision_score(is_anomaly, anomaly_score)),
                 "fit_seconds": fit_seconds,
             }
             records.append(record)
@@ -174,9 +175,7 @@ def markdown(report):
             )
         lines.append("")
     if "pca" in methods and "detector" in methods:
-        wins = sum(
-            cell["detector", c]["roc_auc"] > cell["pca", c]["roc_auc"] for c in classes
-        )
+        wins = sum(cell["detector", c]["roc_auc"] > cell["pca", c]["roc_auc"] for c in classes)
         gain = np.mean(
             [cell["detector", c]["roc_auc"] - cell["pca", c]["roc_auc"] for c in classes]
         )
@@ -202,7 +201,9 @@ def plot(report, path):
     for method in methods:
         auc = {r["class"]: r["roc_auc"] for r in records if r["method"] == method}
         ax.plot(
-            range(len(classes)), [auc[c] for c in classes], marker="o",
+            range(len(classes)),
+            [auc[c] for c in classes],
+            marker="o",
             label=f"{method} ({np.mean(list(auc.values())):.4f})",
         )
     ax.set_xticks(range(len(classes)), [str(c) for c in classes])
@@ -225,15 +226,22 @@ def parse_args(argv):
         "--n-train", type=int, default=3000, help="training images of the normal class"
     )
     parser.add_argument(
-        "--classes", nargs="+", type=int, default=list(range(10)),
+        "--classes",
+        nargs="+",
+        type=int,
+        default=list(range(10)),
         help="the classes taken as normal in turn",
     )
     parser.add_argument(
-        "--methods", nargs="+", choices=list(METHODS), default=list(METHODS),
+        "--methods",
+        nargs="+",
+        choices=list(METHODS),
+        default=list(METHODS),
         help="methods to run (default: all)",
     )
     parser.add_argument(
-        "--max-epochs", default="20",
+        "--max-epochs",
+        default="20",
         help="max_epochs of the autoencoders other than the detector's defaults",
     )
     parser.add_argument("--quick", action="store_true", help="tiny smoke test")
@@ -242,7 +250,9 @@ def parse_args(argv):
     add_out_argument(parser, "the JSON, table and figure")
     args = parser.parse_args(argv)
     if args.max_epochs != "auto" and not args.max_epochs.isdigit():
-        parser.error(f"--max-epochs must be a positive integer or 'auto', got {args.max_epochs!r}")
+        parser.error(
+            f"--max-epochs must be a positive integer or 'auto', got {args.max_epochs!r}"
+        )
     if args.quick:
         args.data_home, args.classes, args.max_epochs = None, QUICK_CLASSES, QUICK_EPOCHS
     return args

@@ -202,29 +202,54 @@ def markdown(records, perturbation):
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-home", default=None,
-                        help="folder with the MNIST IDX files (default: the 8x8 digits)")
+    parser.add_argument(
+        "--data-home",
+        default=None,
+        help="folder with the MNIST IDX files (default: the 8x8 digits)",
+    )
     parser.add_argument("--n-train", type=int, default=10000, help="MNIST training rows")
     parser.add_argument("--n-components", type=int, default=16)
     parser.add_argument("--hidden", type=int, nargs="*", default=[128])
     parser.add_argument("--max-epochs", type=int, default=100)
-    parser.add_argument("--contraction-weights", type=float, nargs="+",
-                        default=[ContractiveAutoencoder().contraction_weight, 1.0],
-                        help="one contractive model per weight")
-    parser.add_argument("--dae-noise", type=float, default=0.1,
-                        help="std of the denoising model's Gaussian training noise")
-    parser.add_argument("--perturbation", type=float, default=0.05,
-                        help="std of the test perturbation, in pixel units")
-    parser.add_argument("--n-draws", type=int, default=5,
-                        help="perturbations drawn per test image")
-    parser.add_argument("--n-along", type=int, default=10,
-                        help="leading principal directions: along the manifold")
-    parser.add_argument("--n-off", type=int, default=30,
-                        help="least-varying principal directions: off the manifold")
+    parser.add_argument(
+        "--contraction-weights",
+        type=float,
+        nargs="+",
+        default=[ContractiveAutoencoder().contraction_weight, 1.0],
+        help="one contractive model per weight",
+    )
+    parser.add_argument(
+        "--dae-noise",
+        type=float,
+        default=0.1,
+        help="std of the denoising model's Gaussian training noise",
+    )
+    parser.add_argument(
+        "--perturbation",
+        type=float,
+        default=0.05,
+        help="std of the test perturbation, in pixel units",
+    )
+    parser.add_argument(
+        "--n-draws", type=int, default=5, help="perturbations drawn per test image"
+    )
+    parser.add_argument(
+        "--n-along",
+        type=int,
+        default=10,
+        help="leading principal directions: along the manifold",
+    )
+    parser.add_argument(
+        "--n-off",
+        type=int,
+        default=30,
+        help="least-varying principal directions: off the manifold",
+    )
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke test: 3 epochs, 300 training rows")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke test: 3 epochs, 300 training rows"
+    )
     add_out_argument(parser, "contraction.json and contraction.png")
     args = parser.parse_args(argv)
     if args.quick:
@@ -255,26 +280,36 @@ def main(argv=None):
         sensitivities["tangent"] = tangent_sensitivity(
             model, X_test, X_train, args.perturbation
         )
-        records.append({
-            "method": method,
-            "estimator": type(model).__name__,
-            "data": data,
-            "n_train": X_train.shape[0],
-            "n_test": X_test.shape[0],
-            **{key: sensitivities[key] for key in DIRECTIONS},
-            "off_along": sensitivities["off"] / sensitivities["along"],
-            "off_tangent": sensitivities["off"] / sensitivities["tangent"],
-            "test_mse": -model.score(X_test),
-            "fit_seconds": fit_seconds,
-            "epochs": model.n_iter_,
-            "params": {k: v for k, v in model.get_params().items()
-                       if k not in ("callbacks", "hidden_layer_sizes")},
-        })
+        records.append(
+            {
+                "method": method,
+                "estimator": type(model).__name__,
+                "data": data,
+                "n_train": X_train.shape[0],
+                "n_test": X_test.shape[0],
+                **{key: sensitivities[key] for key in DIRECTIONS},
+                "off_along": sensitivities["off"] / sensitivities["along"],
+                "off_tangent": sensitivities["off"] / sensitivities["tangent"],
+                "test_mse": -model.score(X_test),
+                "fit_seconds": fit_seconds,
+                "epochs": model.n_iter_,
+                "params": {
+                    k: v
+                    for k, v in model.get_params().items()
+                    if k not in ("callbacks", "hidden_layer_sizes")
+                },
+            }
+        )
         print(f"  {method} done", file=sys.stderr)
     report = {
-        "meta": {"skae": skae.__version__, "argv": sys.argv[1:] if argv is None else argv,
-                 "perturbation": args.perturbation, "hidden_layer_sizes": args.hidden,
-                 "n_along": args.n_along, "n_off": args.n_off},
+        "meta": {
+            "skae": skae.__version__,
+            "argv": sys.argv[1:] if argv is None else argv,
+            "perturbation": args.perturbation,
+            "hidden_layer_sizes": args.hidden,
+            "n_along": args.n_along,
+            "n_off": args.n_off,
+        },
         "records": records,
     }
     (out / "contraction.json").write_text(json.dumps(report, indent=2, default=str))

@@ -64,7 +64,9 @@ def time_fit(Estimator, X, n_components, repeats):
         start = time.perf_counter()
         model.fit(X)
         seconds.append(time.perf_counter() - start)
-    r2 = r2_score(X, model.inverse_transform(model.transform(X)), multioutput="variance_weighted")
+    r2 = r2_score(
+        X, model.inverse_transform(model.transform(X)), multioutput="variance_weighted"
+    )
     return statistics.median(seconds), getattr(model, "n_iter_", None), r2
 
 

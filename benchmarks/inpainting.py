@@ -92,7 +92,7 @@ from _results import add_out_argument, output_folder
 
 METHODS = ("zeros", "pca", "autoencoder", "denoising", *OPENCV_METHODS)
 INSTALL_HINT = (
-    'OpenCV not found: telea and ns are skipped. Install it with pip install '
+    "OpenCV not found: telea and ns are skipped. Install it with pip install "
     '"skae[inpainting]" (or pip install opencv-python-headless).'
 )
 SETTINGS = {
@@ -272,8 +272,7 @@ def markdown(dataset, summary, records, kernels, regions):
     lines = [
         f"### Inpainting, {dataset}: MSE on the masked pixels (best variant)",
         "",
-        "| mask | " + " | ".join(methods) + " | winner | denoising / telea | "
-        "denoising / ns |",
+        "| mask | " + " | ".join(methods) + " | winner | denoising / telea | denoising / ns |",
         "|---" * (len(methods) + 4) + "|",
     ]
     for mask, entry in summary.items():
@@ -308,9 +307,7 @@ def markdown(dataset, summary, records, kernels, regions):
             for r in records
             if r["mask"] == mask
         }
-        lines.append(
-            f"| {mask} | " + " | ".join(_cell(errors[v]) for v in variants) + " |"
-        )
+        lines.append(f"| {mask} | " + " | ".join(_cell(errors[v]) for v in variants) + " |")
     counts = ", ".join(f"{name} {int(p.sum())}" for name, p in regions.items())
     lines += [
         "",
@@ -323,9 +320,7 @@ def markdown(dataset, summary, records, kernels, regions):
     for row in kernels:
         lines.append(
             f"| {row['model']} | {row['layer']} | "
-            + " | ".join(
-                _cell(row[f"{region}_variance"], ".3g") for region in regions
-            )
+            + " | ".join(_cell(row[f"{region}_variance"], ".3g") for region in regions)
             + " |"
         )
     return "\n".join(lines)
@@ -350,9 +345,7 @@ def plot_figures(args, out, X_test, shape, named_masks, filled, summary, models)
             rows[f"{label}\n{best['masked_mse']:.4f}"] = filled[
                 mask_name, method, best["variant"]
             ]
-        fig = plot_inpainting(
-            X_test, named_masks[mask_name], rows, shape, n=N_SHOWN
-        )
+        fig = plot_inpainting(X_test, named_masks[mask_name], rows, shape, n=N_SHOWN)
         fig.suptitle(f"{mask_name}: filled images, MSE on the masked pixels")
         path = out / f"inpainting_{mask_name.replace(' ', '_')}.png"
         fig.savefig(path, dpi=100)
@@ -362,8 +355,7 @@ def plot_figures(args, out, X_test, shape, named_masks, filled, summary, models)
     level = args.noise_levels[len(args.noise_levels) // 2]
     pair = [models["autoencoder", None], models["denoising", level]]
     vmax = max(
-        np.abs(m.module_.encoder_linear.weight.detach().cpu().numpy()).max()
-        for m in pair
+        np.abs(m.module_.encoder_linear.weight.detach().cpu().numpy()).max() for m in pair
     )
     fig = plt.figure(figsize=(10, 5), layout="constrained")
     for model, label, subfig in zip(
@@ -387,19 +379,30 @@ def parse_args(argv):
     parser.add_argument("--mnist-train", type=int, default=10000)
     parser.add_argument("--mnist-test", type=int, default=2000)
     parser.add_argument(
-        "--rates", nargs="+", type=float, default=[0.25, 0.5, 0.75],
+        "--rates",
+        nargs="+",
+        type=float,
+        default=[0.25, 0.5, 0.75],
         help="dropout rates of the masks",
     )
     parser.add_argument(
-        "--block", type=float, default=0.5,
+        "--block",
+        type=float,
+        default=0.5,
         help="side of the centred square, as a share of the image's height",
     )
     parser.add_argument(
-        "--noise-levels", nargs="+", type=float, default=[0.25, 0.5, 0.75],
+        "--noise-levels",
+        nargs="+",
+        type=float,
+        default=[0.25, 0.5, 0.75],
         help="masking noise levels of the denoising autoencoders",
     )
     parser.add_argument(
-        "--radii", nargs="+", type=int, default=[1, 2, 3],
+        "--radii",
+        nargs="+",
+        type=int,
+        default=[1, 2, 3],
         help="inpaintRadius values of the OpenCV methods",
     )
     parser.add_argument("--max-epochs", type=int, help="override max_epochs")
@@ -431,9 +434,7 @@ def main(argv=None):
     regions = kernel_regions(X_train)
     kernels = kernel_table(models, regions)
     table = markdown(dataset, summary, records, kernels, regions)
-    figures = plot_figures(
-        args, out, X_test, shape, named_masks, filled, summary, models
-    )
+    figures = plot_figures(args, out, X_test, shape, named_masks, filled, summary, models)
     wall_seconds = time.perf_counter() - start
 
     report = {

@@ -100,8 +100,10 @@ def border_variance(weights, pixels):
 def first_layers(model):
     module = model.module_
     layers = {"hidden": module.encoder_correction[0], "linear": module.encoder_linear}
-    return {name: layer.weight.detach().cpu().numpy().astype(np.float64)
-            for name, layer in layers.items()}
+    return {
+        name: layer.weight.detach().cpu().numpy().astype(np.float64)
+        for name, layer in layers.items()
+    }
 
 
 def fit_pair(args, X, init):
@@ -169,24 +171,38 @@ def _cell(value):
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-home", default=None,
-                        help="folder with the MNIST IDX files (default: the 8x8 digits)")
+    parser.add_argument(
+        "--data-home",
+        default=None,
+        help="folder with the MNIST IDX files (default: the 8x8 digits)",
+    )
     parser.add_argument("--n-train", type=int, default=10000, help="MNIST training rows")
     parser.add_argument("--n-components", type=int, default=16)
-    parser.add_argument("--hidden", type=int, default=256,
-                        help="width of the first (hidden) layer")
+    parser.add_argument(
+        "--hidden", type=int, default=256, help="width of the first (hidden) layer"
+    )
     parser.add_argument("--activation", default="relu")
     parser.add_argument("--max-epochs", type=int, default=50)
-    parser.add_argument("--noise-level", type=float, default=0.5,
-                        help="masking probability of the denoising model")
-    parser.add_argument("--rare", type=float, default=0.01,
-                        help="a border pixel is inked in under this share of images")
-    parser.add_argument("--settings", nargs="+", choices=list(SETTINGS),
-                        default=list(SETTINGS))
+    parser.add_argument(
+        "--noise-level",
+        type=float,
+        default=0.5,
+        help="masking probability of the denoising model",
+    )
+    parser.add_argument(
+        "--rare",
+        type=float,
+        default=0.01,
+        help="a border pixel is inked in under this share of images",
+    )
+    parser.add_argument(
+        "--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS)
+    )
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke test: 2 epochs, 300 training rows")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke test: 2 epochs, 300 training rows"
+    )
     add_out_argument(parser, "kernels.json and kernels.png")
     args = parser.parse_args(argv)
     if args.quick:
@@ -212,19 +228,31 @@ def main(argv=None):
         for layer in ("hidden", "linear"):
             variances = {
                 name: {
-                    region: (float(border_variance(w[layer], pixels)) if pixels.any()
-                             else None)
+                    region: (
+                        float(border_variance(w[layer], pixels)) if pixels.any() else None
+                    )
                     for region, pixels in regions.items()
                 }
                 for name, w in weights.items()
             }
             ratio = {
-                region: (None if variances["standard"][region] in (None, 0)
-                         else variances["denoising"][region] / variances["standard"][region])
+                region: (
+                    None
+                    if variances["standard"][region] in (None, 0)
+                    else variances["denoising"][region] / variances["standard"][region]
+                )
                 for region in regions
             }
-            records.append({"setting": setting, "pixel_range": [low, high], "init": init,
-                            "layer": layer, **variances, "ratio": ratio})
+            records.append(
+                {
+                    "setting": setting,
+                    "pixel_range": [low, high],
+                    "init": init,
+                    "layer": layer,
+                    **variances,
+                    "ratio": ratio,
+                }
+            )
         print(f"  {setting} done", file=sys.stderr)
     figure = None
     if seed_pair is not None:

@@ -95,9 +95,7 @@ def make_data(n_rows, n_features, seed, chunk=1_000_000):
     for start in range(0, n_rows, chunk):
         rows = min(chunk, n_rows - start)
         latent = rng.normal(size=(rows, 2))
-        X[start : start + rows] = latent @ mixing + 0.1 * rng.normal(
-            size=(rows, n_features)
-        )
+        X[start : start + rows] = latent @ mixing + 0.1 * rng.normal(size=(rows, n_features))
     return X
 
 

@@ -209,9 +209,7 @@ def _split(X, seed):
 def _correlated(kind):
     def load(args):
         n_samples = QUICK_SAMPLES if args.quick else N_SAMPLES
-        return _split(
-            make_correlated(kind, n_samples, random_state=args.seed), args.seed
-        )
+        return _split(make_correlated(kind, n_samples, random_state=args.seed), args.seed)
 
     return load
 
@@ -398,9 +396,7 @@ def checks(records):
     results = []
     for dataset in dict.fromkeys(r["dataset"] for r in records):
         by_method = {
-            (r["method"], r["n_components"]): r
-            for r in records
-            if r["dataset"] == dataset
+            (r["method"], r["n_components"]): r for r in records if r["dataset"] == dataset
         }
         sizes = sorted(
             k for m, k in by_method if m == "autoencoder" and ("pca", k) in by_method
@@ -491,9 +487,7 @@ def markdown(records):
         ]
     for r in images:
         pca = cells.get((r["dataset"], r["n_components"], "pca"))
-        ratio = (
-            f"{r['test_sse_per_image'] / pca['test_sse_per_image']:.3f}" if pca else ""
-        )
+        ratio = f"{r['test_sse_per_image'] / pca['test_sse_per_image']:.3f}" if pca else ""
         probe = r.get("probe_accuracy")
         lines.append(
             f"| {r['dataset']} | {r['n_components']} | {r['method']} | "
@@ -576,7 +570,7 @@ def parse_args(argv):
         "--mnist-hidden",
         nargs="+",
         type=int,
-        help="hidden_layer_sizes of the mnist data set (default: \"auto\")",
+        help='hidden_layer_sizes of the mnist data set (default: "auto")',
     )
     args = parser.parse_args(argv)
     if args.datasets is None:

@@ -90,8 +90,9 @@ def _record(seconds, search, serial=None):
     scores = search.cv_results_["mean_test_score"]
     record = {
         "seconds": round(seconds, 2),
-        "best_params": {k: list(v) if isinstance(v, tuple) else v
-                        for k, v in search.best_params_.items()},
+        "best_params": {
+            k: list(v) if isinstance(v, tuple) else v for k, v in search.best_params_.items()
+        },
         "best_score": float(search.best_score_),
     }
     if serial is not None:
@@ -117,9 +118,12 @@ def run_search(args):
     runs["loky n_jobs=2"] = _record(seconds, search, serial)
 
     start = time.perf_counter()
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         client.run(importlib.import_module, "skae")
         startup = time.perf_counter() - start
         seconds, search = _search(X, args, backend="dask")
@@ -165,7 +169,11 @@ def memmap_chunks(path, n_features, rows, whole=False):
             yield mapped[start:stop]
         else:
             yield np.memmap(
-                path, np.float32, "r", offset=start * row_bytes, shape=(stop - start, n_features)
+                path,
+                np.float32,
+                "r",
+                offset=start * row_bytes,
+                shape=(stop - start, n_features),
             )
 
 
@@ -277,19 +285,27 @@ def table(report):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--parts", nargs="+", choices=["search", "stream"],
-                        default=["search", "stream"])
-    parser.add_argument("--max-epochs", type=int, default=100,
-                        help="max_epochs of the searched estimator")
+    parser.add_argument(
+        "--parts", nargs="+", choices=["search", "stream"], default=["search", "stream"]
+    )
+    parser.add_argument(
+        "--max-epochs", type=int, default=100, help="max_epochs of the searched estimator"
+    )
     parser.add_argument("--rows", type=int, nargs="+", default=[1_375_000, 11_000_000])
     parser.add_argument("--features", type=int, default=100)
     parser.add_argument("--chunk-rows", type=int, default=65_536)
-    parser.add_argument("--mappings", nargs="+", choices=["chunk", "whole"],
-                        default=["chunk"])
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch threads of the streaming child (default: torch's)")
-    parser.add_argument("--tmp-dir", default=tempfile.gettempdir(),
-                        help="folder for the data files, deleted after use")
+    parser.add_argument("--mappings", nargs="+", choices=["chunk", "whole"], default=["chunk"])
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads of the streaming child (default: torch's)",
+    )
+    parser.add_argument(
+        "--tmp-dir",
+        default=tempfile.gettempdir(),
+        help="folder for the data files, deleted after use",
+    )
     add_out_argument(parser, "scale_out.json")
     parser.add_argument("--stream-child", help=argparse.SUPPRESS)
     return parser.parse_args(argv)

@@ -404,8 +404,7 @@ def run_workload(name, spec, args, device):
         skipped["skorch"] = "skorch is not installed (pip install skorch)"
     if "bf16" in args.contenders and not native_bf16(device):
         skipped["bf16"] = (
-            "bfloat16 is not native here: its products are emulated, far slower "
-            "than float32"
+            "bfloat16 is not native here: its products are emulated, far slower than float32"
         )
     contenders = [c for c in args.contenders if c not in skipped]
     times = {c: [] for c in contenders}
@@ -528,8 +527,13 @@ def markdown(report):
                 f"(skae time / plain time {t['skae_time_vs_baseline']:.2f})",
             ]
     if report["targets"]:
-        lines += ["", "### CPU targets", "", "| workload | target | value | met |",
-                  "|---|---|---:|---|"]
+        lines += [
+            "",
+            "### CPU targets",
+            "",
+            "| workload | target | value | met |",
+            "|---|---|---:|---|",
+        ]
         for c in report["targets"]:
             value = "-" if c["value"] is None else f"{c['value']:.2f}"
             lines.append(f"| {c['workload']} | {c['target']} | {value} | {c['met']} |")
@@ -539,32 +543,69 @@ def markdown(report):
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    parser.add_argument("--workloads", nargs="+", choices=("mnist", "tabular"),
-                        default=["mnist", "tabular"])
-    parser.add_argument("--contenders", nargs="+", choices=CONTENDERS,
-                        default=list(CONTENDERS))
-    parser.add_argument("--data-home", default=None,
-                        help="folder with the MNIST IDX files (else synthetic rows)")
-    parser.add_argument("--n-samples", type=int, default=None,
-                        help="mnist rows (default 10000 on CPU, 60000 on CUDA)")
-    parser.add_argument("--batch-size", type=int, default=None,
-                        help="mnist batch size (default 64 on CPU, 256 on CUDA)")
-    parser.add_argument("--epochs", type=int, default=4,
-                        help="mnist epochs per run, the first one a warm-up (>= 2)")
-    parser.add_argument("--tabular-epochs", type=int, default=40,
-                        help="tabular epochs per run, the first one a warm-up (>= 2)")
-    parser.add_argument("--repeats", type=int, default=2,
-                        help="runs of each contender, interleaved")
-    parser.add_argument("--transform-repeats", type=int, default=3,
-                        help="timed transforms of each kind (0 to skip)")
-    parser.add_argument("--fused-baselines", action="store_true",
-                        help="give the baselines torch's fused Adam kernel, as skae "
-                        "uses (default: torch's default kernel, as hand-written "
-                        "loops get)")
-    parser.add_argument("--peak-tflops", type=float, default=None,
-                        help="the device's peak float32 TFLOP/s, for the share of peak")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch.set_num_threads (default: torch's choice)")
+    parser.add_argument(
+        "--workloads", nargs="+", choices=("mnist", "tabular"), default=["mnist", "tabular"]
+    )
+    parser.add_argument(
+        "--contenders", nargs="+", choices=CONTENDERS, default=list(CONTENDERS)
+    )
+    parser.add_argument(
+        "--data-home",
+        default=None,
+        help="folder with the MNIST IDX files (else synthetic rows)",
+    )
+    parser.add_argument(
+        "--n-samples",
+        type=int,
+        default=None,
+        help="mnist rows (default 10000 on CPU, 60000 on CUDA)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="mnist batch size (default 64 on CPU, 256 on CUDA)",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=4,
+        help="mnist epochs per run, the first one a warm-up (>= 2)",
+    )
+    parser.add_argument(
+        "--tabular-epochs",
+        type=int,
+        default=40,
+        help="tabular epochs per run, the first one a warm-up (>= 2)",
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=2, help="runs of each contender, interleaved"
+    )
+    parser.add_argument(
+        "--transform-repeats",
+        type=int,
+        default=3,
+        help="timed transforms of each kind (0 to skip)",
+    )
+    parser.add_argument(
+        "--fused-baselines",
+        action="store_true",
+        help="give the baselines torch's fused Adam kernel, as skae "
+        "uses (default: torch's default kernel, as hand-written "
+        "loops get)",
+    )
+    parser.add_argument(
+        "--peak-tflops",
+        type=float,
+        default=None,
+        help="the device's peak float32 TFLOP/s, for the share of peak",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch.set_num_threads (default: torch's choice)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     add_out_argument(parser, "speed.json")
     args = parser.parse_args(argv)
@@ -588,8 +629,11 @@ def main(argv=None):
     report = {
         "meta": {
             "device": str(device),
-            "device_name": (torch.cuda.get_device_name(device) if device.type == "cuda"
-                            else platform.processor() or platform.machine()),
+            "device_name": (
+                torch.cuda.get_device_name(device)
+                if device.type == "cuda"
+                else platform.processor() or platform.machine()
+            ),
             "torch_threads": torch.get_num_threads(),
             "cpu_count": os.cpu_count(),
             "load_average_before": load_before,

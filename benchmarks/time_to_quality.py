@@ -182,12 +182,23 @@ def plot(report, path):
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for init, run in report["runs"].items():
-        ax.plot(run["seconds"], run["test_sse"], marker="o", markersize=3,
-                label=f'init="{init}"')
-    ax.axhline(report["pca"]["test_sse"], color="k", linestyle="-", linewidth=1,
-               label=f"PCA ({report['n_components']} components)")
-    ax.axhline(report["target"]["sse"], color="gray", linestyle="--", linewidth=1,
-               label=f"target ({report['target']['rule']})")
+        ax.plot(
+            run["seconds"], run["test_sse"], marker="o", markersize=3, label=f'init="{init}"'
+        )
+    ax.axhline(
+        report["pca"]["test_sse"],
+        color="k",
+        linestyle="-",
+        linewidth=1,
+        label=f"PCA ({report['n_components']} components)",
+    )
+    ax.axhline(
+        report["target"]["sse"],
+        color="gray",
+        linestyle="--",
+        linewidth=1,
+        label=f"target ({report['target']['rule']})",
+    )
     ax.set_xlabel("wall time since fit started (s, evaluation excluded)")
     ax.set_ylabel("test SSE per image")
     ax.set_yscale("log")
@@ -203,31 +214,58 @@ def plot(report, path):
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-home", default=None,
-                        help="folder with the MNIST IDX files (else sklearn's digits)")
+    parser.add_argument(
+        "--data-home",
+        default=None,
+        help="folder with the MNIST IDX files (else sklearn's digits)",
+    )
     parser.add_argument("--n-train", type=int, default=10000, help="MNIST training rows")
     parser.add_argument("--n-test", type=int, default=10000, help="MNIST test rows")
-    parser.add_argument("--n-components", type=int, default=None,
-                        help="code width (default 30 for MNIST, 16 for digits)")
-    parser.add_argument("--hidden", type=int, nargs="*", default=None,
-                        help="hidden widths (default 1000 500 250 for MNIST, "
-                        "256 128 64 for digits)")
-    parser.add_argument("--batch-size", type=int, default=None,
-                        help="default 64 on the CPU, 256 on CUDA")
+    parser.add_argument(
+        "--n-components",
+        type=int,
+        default=None,
+        help="code width (default 30 for MNIST, 16 for digits)",
+    )
+    parser.add_argument(
+        "--hidden",
+        type=int,
+        nargs="*",
+        default=None,
+        help="hidden widths (default 1000 500 250 for MNIST, 256 128 64 for digits)",
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="default 64 on the CPU, 256 on CUDA"
+    )
     parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument("--max-seconds", type=float, default=None,
-                        help="wall-time budget of each run (default 300 for MNIST, "
-                        "30 for digits)")
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=None,
+        help="wall-time budget of each run (default 300 for MNIST, 30 for digits)",
+    )
     parser.add_argument("--max-epochs", type=int, default=1000)
-    parser.add_argument("--target", type=float, default=None,
-                        help="target test SSE/image (default: --target-ratio x PCA's, "
-                        "or 3.00 with MNIST on CUDA)")
-    parser.add_argument("--target-ratio", type=float, default=None,
-                        help="target as a multiple of PCA's test error (default 0.35 "
-                        "for MNIST, 0.6 for digits)")
+    parser.add_argument(
+        "--target",
+        type=float,
+        default=None,
+        help="target test SSE/image (default: --target-ratio x PCA's, "
+        "or 3.00 with MNIST on CUDA)",
+    )
+    parser.add_argument(
+        "--target-ratio",
+        type=float,
+        default=None,
+        help="target as a multiple of PCA's test error (default 0.35 "
+        "for MNIST, 0.6 for digits)",
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch.set_num_threads (default: torch's choice)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch.set_num_threads (default: torch's choice)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     add_out_argument(parser, "time_to_quality.json and .png")
     return parser.parse_args(argv)
@@ -285,9 +323,7 @@ def main(argv=None):
         "pca": {"test_sse": pca_sse, "fit_seconds": pca_seconds},
         "target": target,
         "runs": runs,
-        "random_time_to_target_vs_pca": (
-            times[1] / times[0] if None not in times else None
-        ),
+        "random_time_to_target_vs_pca": (times[1] / times[0] if None not in times else None),
         "meta": {
             "torch": torch.__version__,
             "skae": skae.__version__,

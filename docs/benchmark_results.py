@@ -39,9 +39,7 @@ def _load(path):
 
 def _table(rows):
     """A Markdown table's lines as an rst list-table."""
-    cells = [
-        [cell.strip() for cell in row.strip().strip("|").split("|")] for row in rows
-    ]
+    cells = [[cell.strip() for cell in row.strip().strip("|").split("|")] for row in rows]
     cells = [  # without the separator row
         row for row in cells if not all(re.fullmatch(":?-{3,}:?", c) for c in row)
     ]
@@ -105,10 +103,7 @@ def command(script, data, fallback):
     argv = env.get("argv")
     if argv is None:
         return f"**Command:** ``{fallback}``"
-    argv = [
-        "DIR" if i and argv[i - 1] == "--data-home" else arg
-        for i, arg in enumerate(argv)
-    ]
+    argv = ["DIR" if i and argv[i - 1] == "--data-home" else arg for i, arg in enumerate(argv)]
     return f"**Command:** ``{' '.join(['python', f'benchmarks/{script}.py', *argv])}``"
 
 
@@ -201,7 +196,9 @@ def sections(figures=True):
             )
         ),
         "anomaly": "\n".join(
-            _single("anomaly", path, anomaly.markdown, None, figure=anomaly.plot, figures=figures)
+            _single(
+                "anomaly", path, anomaly.markdown, None, figure=anomaly.plot, figures=figures
+            )
             for path in ("anomaly/digits/anomaly.json", "anomaly/mnist_baselines/anomaly.json")
         ),
     }

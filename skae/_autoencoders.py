@@ -497,9 +497,7 @@ class SparseAutoencoder(BaseAutoencoder):
 
     def _check_params(self):
         if self.sparsity == "topk" and self.k is not None and self.k > self.n_components:
-            raise ValueError(
-                f"k={self.k} must be at most n_components={self.n_components}."
-            )
+            raise ValueError(f"k={self.k} must be at most n_components={self.n_components}.")
 
     def _module_kwargs(self):
         if self.sparsity == "kl":
@@ -895,11 +893,7 @@ class VariationalAutoencoder(BaseAutoencoder):
             The samples, float64, in the units of the training data.
         """
         check_is_fitted(self)
-        if (
-            isinstance(n_samples, bool)
-            or not isinstance(n_samples, Integral)
-            or n_samples < 1
-        ):
+        if isinstance(n_samples, bool) or not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
         codes = check_random_state(random_state).standard_normal(
             (n_samples, self._n_features_out)

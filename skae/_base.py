@@ -376,8 +376,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             hidden = tuple(hidden)
             if not all(isinstance(h, Integral) and h >= 1 for h in hidden):
                 raise ValueError(
-                    f"hidden_layer_sizes must be positive integers or 'auto', got "
-                    f"{hidden!r}."
+                    f"hidden_layer_sizes must be positive integers or 'auto', got {hidden!r}."
                 )
             hidden = tuple(int(h) for h in hidden)
         return dict(
@@ -613,9 +612,7 @@ def _check_X(estimator, X, reset):
     Batches and chunks are row slices, which need CSR: CSC and the other
     sparse formats are converted (a copy of the stored values, never dense).
     """
-    return validate_data(
-        estimator, X, reset=reset, dtype=_FLOAT_DTYPES, accept_sparse="csr"
-    )
+    return validate_data(estimator, X, reset=reset, dtype=_FLOAT_DTYPES, accept_sparse="csr")
 
 
 def _loadable_device(device):

@@ -152,7 +152,9 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         X = validate_data(self, X, dtype=_FLOAT_DTYPES)
         if self.estimator is None:
             n_components = min(30, max(1, X.shape[1] // 4))
-            random_state = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+            random_state = check_random_state(self.random_state).randint(
+                np.iinfo(np.int32).max
+            )
             estimator = AutoencoderTransformer(
                 n_components=n_components, random_state=random_state
             )

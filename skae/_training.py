@@ -404,9 +404,7 @@ def run_epoch(est, X, batch_size, generator, corrupt=None, scheduler=None):
             batch = batch.to(device, non_blocking=True)
         losses.append(train_step(est, batch, generator, corrupt, scheduler))
     # Batch losses are means: weight each by its rows (the last may be short).
-    weights = torch.full(
-        (len(losses),), float(batch_size), device=device, dtype=torch.float32
-    )
+    weights = torch.full((len(losses),), float(batch_size), device=device, dtype=torch.float32)
     weights[-1] = n_samples - batch_size * (len(losses) - 1)
     # The epoch's only host sync: one number read back.
     return (torch.stack(losses) @ weights).item() / n_samples

@@ -299,8 +299,7 @@ def _download(name, folder):
             checksum = _md5(partial)
             if checksum != MNIST_FILES[name]:
                 failures.append(
-                    f"{url}: checksum mismatch (MD5 {checksum}, expected "
-                    f"{MNIST_FILES[name]})"
+                    f"{url}: checksum mismatch (MD5 {checksum}, expected {MNIST_FILES[name]})"
                 )
                 continue
             path = os.path.join(folder, name)
@@ -345,8 +344,7 @@ def _read_idx(path):
     if len(data) != expected:
         problem = "truncated" if len(data) < expected else "longer than its header says"
         raise ValueError(
-            f"{path} is {problem}: {len(data)} bytes for shape {shape}, expected "
-            f"{expected}."
+            f"{path} is {problem}: {len(data)} bytes for shape {shape}, expected {expected}."
         )
     return np.frombuffer(data, dtype, offset=header).reshape(shape)
 

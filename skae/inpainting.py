@@ -12,7 +12,7 @@ from .plotting import _check_image_shape
 # cv2.inpaint's two algorithms, by the names they go by here.
 OPENCV_METHODS = ("telea", "ns")
 _INSTALL_HINT = (
-    'OpenCV inpainting needs the opencv-python-headless package: pip install '
+    "OpenCV inpainting needs the opencv-python-headless package: pip install "
     '"skae[inpainting]" (or pip install opencv-python-headless).'
 )
 
@@ -155,9 +155,7 @@ def inpaint(X, mask, method, *, image_shape=None, radius=3):
     X = check_array(X, dtype=_FLOAT_DTYPES, ensure_all_finite=False)
     mask = check_array(mask, dtype=bool)
     if mask.shape != X.shape:
-        raise ValueError(
-            f"mask must have the shape of X, {X.shape}, got {mask.shape}."
-        )
+        raise ValueError(f"mask must have the shape of X, {X.shape}, got {mask.shape}.")
     assert_all_finite(X[~mask], input_name="X")
     if isinstance(method, str):
         if method not in OPENCV_METHODS:
@@ -193,7 +191,6 @@ def _inpaint_opencv(X, mask, method, image_shape, radius):
     images = np.rint(np.where(mask, 0, X) * 255).astype(np.uint8).reshape(-1, *shape)
     holes = mask.astype(np.uint8).reshape(-1, *shape)
     filled = [
-        cv2.inpaint(image, hole, int(radius), flag)
-        for image, hole in zip(images, holes)
+        cv2.inpaint(image, hole, int(radius), flag) for image, hole in zip(images, holes)
     ]
     return np.stack(filled).reshape(X.shape) / 255

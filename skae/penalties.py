@@ -19,9 +19,7 @@ def kl_divergence(Z, target):
     """
     rho_hat = Z.mean(dim=0).clamp(_EPS, 1 - _EPS)
     rho = target
-    kl = rho * torch.log(rho / rho_hat) + (1 - rho) * torch.log(
-        (1 - rho) / (1 - rho_hat)
-    )
+    kl = rho * torch.log(rho / rho_hat) + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))
     return kl.sum()
 
 

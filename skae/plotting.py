@@ -164,9 +164,7 @@ def plot_reconstructions(
     rows.append(est.inverse_transform(est.transform(X_shown)))
     labels.append("denoised" if noisy else "reconstruction")
     fig = _new_figure(fig, _grid_size(len(originals), len(rows)))
-    _image_rows(
-        fig, rows, labels, image_shape, cmap, originals.min(), originals.max()
-    )
+    _image_rows(fig, rows, labels, image_shape, cmap, originals.min(), originals.max())
     size = getattr(est, "n_components_", None)
     fig.suptitle(type(est).__name__ + ("" if size is None else f" ({size} components)"))
     return fig
@@ -440,9 +438,7 @@ def plot_kernels(
     if layer not in ("linear", "hidden"):
         raise ValueError(f"layer must be 'linear' or 'hidden', got {layer!r}.")
     if not (vmax is None or vmax == "shared" or _is_positive_number(vmax)):
-        raise ValueError(
-            f"vmax must be None, 'shared' or a positive number, got {vmax!r}."
-        )
+        raise ValueError(f"vmax must be None, 'shared' or a positive number, got {vmax!r}.")
     if layer == "hidden":
         if module.encoder_correction is None:
             raise ValueError(
@@ -467,18 +463,14 @@ def plot_kernels(
     for ax, unit in zip(axes, units):
         kernel = weights[unit]
         limit = vmax if vmax is not None else np.abs(kernel).max() or 1.0
-        image = ax.imshow(
-            kernel.reshape(image_shape), cmap=cmap, vmin=-limit, vmax=limit
-        )
+        image = ax.imshow(kernel.reshape(image_shape), cmap=cmap, vmin=-limit, vmax=limit)
         ax.set_title(f"unit {unit}", fontsize="small")
         ax.set_axis_off()
     for ax in axes[units.size :]:
         ax.remove()
     if vmax is not None:
         fig.colorbar(image, ax=axes[: units.size].tolist(), shrink=0.8, label="weight")
-    fig.suptitle(
-        f"{type(est).__name__}, {kind}: {units.size} of {weights.shape[0]} units"
-    )
+    fig.suptitle(f"{type(est).__name__}, {kind}: {units.size} of {weights.shape[0]} units")
     return fig
 
 
@@ -566,9 +558,7 @@ def plot_inpainting(
 # Interpolation ---------------------------------------------------------------
 
 
-def plot_interpolation(
-    est, x_a, x_b, image_shape, n_steps=8, *, cmap="gray_r", fig=None
-):
+def plot_interpolation(est, x_a, x_b, image_shape, n_steps=8, *, cmap="gray_r", fig=None):
     """Show the latent path between two images over their pixel blend.
 
     The top row decodes evenly spaced points on the straight line between
@@ -627,9 +617,7 @@ def plot_interpolation(
 # Benchmark -------------------------------------------------------------------
 
 
-def plot_pca_vs_ae(
-    results, dataset=None, *, metric="test_mse", floor=None, ax=None, fig=None
-):
+def plot_pca_vs_ae(results, dataset=None, *, metric="test_mse", floor=None, ax=None, fig=None):
     """Plot reconstruction error against latent size, one line per method.
 
     Draws the records of ``benchmarks/pca_vs_ae.py``: one axes per data set
@@ -880,9 +868,7 @@ class LiveReconstruction:
         figure = getattr(self, "figure_", None)
         if figure is None or not plt.fignum_exists(figure.number):
             image_shape = _check_image_shape(self.image_shape, originals.shape[1])
-            figure = plt.figure(
-                figsize=_grid_size(len(originals), 2), layout="constrained"
-            )
+            figure = plt.figure(figsize=_grid_size(len(originals), 2), layout="constrained")
             self._images = _image_rows(
                 figure,
                 [originals, reconstructions],

@@ -23,9 +23,7 @@ _DECODER_PARTS = ("decoder_linear", "decoder_correction", "output_layer")
 def _network_part(module, names, device):
     """A detached copy of ``module`` that keeps only the submodules ``names``."""
     part = copy.copy(module)
-    part._modules = {
-        name: sub for name, sub in module._modules.items() if name in names
-    }
+    part._modules = {name: sub for name, sub in module._modules.items() if name in names}
     return copy.deepcopy(part).to(device).eval().requires_grad_(False)
 
 

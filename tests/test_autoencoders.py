@@ -104,9 +104,7 @@ def test_pipeline_and_grid_search_over_n_components(digits):
     Z = pipe.fit_transform(X)
     assert Z.shape == (X.shape[0], 2)
     assert pipe.inverse_transform(Z).shape == X.shape
-    search = GridSearchCV(
-        pipe, {"autoencodertransformer__n_components": [1, 4]}, cv=2
-    ).fit(X)
+    search = GridSearchCV(pipe, {"autoencodertransformer__n_components": [1, 4]}, cv=2).fit(X)
     scores = search.cv_results_["mean_test_score"]
     assert np.all(scores < 0)
     assert scores[1] > scores[0]  # more units reconstruct better
@@ -465,8 +463,14 @@ def test_kl_pca_start_on_rank_deficient_data_leaves_empty_directions_unused():
     rng = np.random.default_rng(0)
     basis = rng.normal(size=(2, 10))
     X = rng.normal(size=(300, 2)) @ basis + 3  # rank 2, 10 features
-    params = dict(n_components=4, sparsity="kl", hidden_layer_sizes=(16,), max_epochs=2,
-                  device="cpu", random_state=0)
+    params = dict(
+        n_components=4,
+        sparsity="kl",
+        hidden_layer_sizes=(16,),
+        max_epochs=2,
+        device="cpu",
+        random_state=0,
+    )
     sae = SparseAutoencoder(**params).fit(X)
     weights = sae.module_.encoder_linear.weight.detach().abs().max(dim=1).values
     # The two directions with variance start about 0.14 large; the two without
@@ -636,7 +640,11 @@ def test_vae_training_loss_is_the_negative_elbo_per_entry(loss, digits):
     batch = torch.as_tensor((X[:50] - est.mean_) / est.scale_, dtype=torch.float32)
     with torch.no_grad():
         value = _training.objective(
-            est.module_, batch, loss, None, est._encode_with_penalty,
+            est.module_,
+            batch,
+            loss,
+            None,
+            est._encode_with_penalty,
             torch.Generator().manual_seed(1),
         )
         # The same draw, by hand: -ELBO of each row from the formula.

@@ -198,9 +198,7 @@ def test_every_parameter_has_invalid_values_listed(Estimator):
 @pytest.mark.parametrize(
     "Estimator, name, value",
     [
-        pytest.param(
-            Estimator, name, value, id=f"{Estimator.__name__}-{name}-{value!r}"
-        )
+        pytest.param(Estimator, name, value, id=f"{Estimator.__name__}-{name}-{value!r}")
         for Estimator in CLASSES
         for name in Estimator._parameter_constraints
         for value in INVALID_VALUES[name]
@@ -354,17 +352,13 @@ REJECTED = pytest.mark.parametrize(
 
 
 @REJECTED
-def test_cross_parameter_check_raises_clear_error(
-    estimator, params, data, error, match
-):
+def test_cross_parameter_check_raises_clear_error(estimator, params, data, error, match):
     with pytest.raises(error, match=match):
         clone(estimator).set_params(**params).fit(data)
 
 
 @REJECTED
-def test_rejected_fit_leaves_fresh_estimator_unfitted(
-    estimator, params, data, error, match
-):
+def test_rejected_fit_leaves_fresh_estimator_unfitted(estimator, params, data, error, match):
     est = clone(estimator).set_params(**params)
     with pytest.raises(error):
         est.fit(data)
@@ -421,7 +415,9 @@ def test_bce_clips_values_within_rounding_of_the_unit_interval(dtype):
     before = data.copy()
     est = AutoencoderTransformer(loss="bce", **FAST).fit(data)
     np.testing.assert_array_equal(data, before)  # clipped on the network's copy
-    np.testing.assert_array_equal(est.loss_curve_, clone(est).fit(np.clip(data, 0, 1)).loss_curve_)
+    np.testing.assert_array_equal(
+        est.loss_curve_, clone(est).fit(np.clip(data, 0, 1)).loss_curve_
+    )
 
 
 def test_bce_outside_the_unit_interval_names_the_exact_extremes():

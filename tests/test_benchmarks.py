@@ -45,9 +45,7 @@ def test_usage_in_docstring(bench):
 
 
 def test_quick_run_writes_records_checks_and_plots(bench, tmp_path, capsys):
-    bench.main(
-        ["--quick", "--datasets", "multiples", "swiss_roll", "--out", str(tmp_path)]
-    )
+    bench.main(["--quick", "--datasets", "multiples", "swiss_roll", "--out", str(tmp_path)])
 
     records = json.loads((tmp_path / "pca_vs_ae.json").read_text())
     assert isinstance(records, list)
@@ -105,7 +103,9 @@ def test_default_run_writes_a_fresh_folder_and_no_tracked_file(
 
 
 @pytest.mark.parametrize("passed", [True, False])
-def test_full_run_exits_non_zero_on_a_failed_check(bench, tmp_path, monkeypatch, capsys, passed):
+def test_full_run_exits_non_zero_on_a_failed_check(
+    bench, tmp_path, monkeypatch, capsys, passed
+):
     check = {"dataset": "noise", "rule": "r", "passed": passed, "ratio_to_pca": {"1": 2.0}}
     monkeypatch.setattr(bench, "checks", lambda records: [check])
     status = bench.main(
@@ -237,4 +237,3 @@ def test_time_budget_stops_before_overrunning(bench, monkeypatch):
     assert budget(None) is False  # at 6 s, at 9 s
     assert budget(None) is True  # at 9.5 s, an epoch of 3.5 s would overrun
     assert budget.hit
-

@@ -36,8 +36,7 @@ def test_quick_run_on_digits(bench, tmp_path, capsys):
 
 def test_table_counts_wins_and_means(bench):
     records = [
-        {"class": c, "method": m, "roc_auc": auc, "average_precision": auc,
-         "fit_seconds": 1.0}
+        {"class": c, "method": m, "roc_auc": auc, "average_precision": auc, "fit_seconds": 1.0}
         for c, aucs in ((0, (0.9, 0.95)), (1, (0.8, 0.7)), (2, (0.6, 0.7)))
         for m, auc in zip(("pca", "detector"), aucs)
     ]

@@ -25,7 +25,10 @@ def test_quick_run_writes_json_table_and_plot(tmp_path, capsys):
     bench.main(["--quick", "--hidden", "8", "--device", "cpu", "--out", str(tmp_path)])
     records = json.loads((tmp_path / "contraction.json").read_text())["records"]
     assert [r["method"] for r in records] == [
-        "autoencoder", "denoising", "contractive 0.1", "contractive 1"
+        "autoencoder",
+        "denoising",
+        "contractive 0.1",
+        "contractive 1",
     ]
     for r in records:
         for key in ("sensitivity", "along", "tangent", "off", "test_mse"):
@@ -44,8 +47,9 @@ def test_directions_split_the_principal_axes():
     along, off = bench.principal_directions(X, 2, 3)
     assert along.shape == (2, 6) and off.shape == (3, 6)
     # Orthonormal, and the leading ones carry the variance.
-    np.testing.assert_allclose(np.vstack([along, off]) @ np.vstack([along, off]).T,
-                               np.eye(5), atol=1e-12)
+    np.testing.assert_allclose(
+        np.vstack([along, off]) @ np.vstack([along, off]).T, np.eye(5), atol=1e-12
+    )
     assert np.abs(along[:, :2]).sum() > 1.9 and np.abs(off[:, 3:]).sum() > 2.8
 
 

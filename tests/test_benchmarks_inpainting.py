@@ -9,9 +9,7 @@ import pytest
 
 BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "inpainting.py"
 MASKS = ["dropout 0.25", "dropout 0.5", "dropout 0.75", "block"]
-RECORD_KEYS = {
-    "mask", "method", "variant", "masked_mse", "masked_share", "inpaint_seconds"
-}
+RECORD_KEYS = {"mask", "method", "variant", "masked_mse", "masked_share", "inpaint_seconds"}
 FIGURES = ["inpainting_dropout_0.5.png", "inpainting_block.png", "kernels.png"]
 
 
@@ -36,7 +34,8 @@ def test_usage_in_docstring(bench):
 
 def test_quick_run_on_digits(bench, tmp_path, capsys):
     pytest.importorskip(
-        "cv2", reason='opencv-python-headless is not installed (pip install "skae[inpainting]")'
+        "cv2",
+        reason='opencv-python-headless is not installed (pip install "skae[inpainting]")',
     )
     report, out = _run(bench, tmp_path, capsys)
     assert report["dataset"] == "digits" and report["opencv"]
@@ -45,7 +44,9 @@ def test_quick_run_on_digits(bench, tmp_path, capsys):
     assert list(dict.fromkeys(r["mask"] for r in records)) == MASKS
     variants = {(r["method"], r["variant"]) for r in records}
     assert variants == {
-        ("zeros", None), ("pca", None), ("autoencoder", None),
+        ("zeros", None),
+        ("pca", None),
+        ("autoencoder", None),
         *(("denoising", level) for level in (0.25, 0.5, 0.75)),
         *((method, r) for method in ("telea", "ns") for r in (1, 2, 3)),
     }
@@ -56,8 +57,14 @@ def test_quick_run_on_digits(bench, tmp_path, capsys):
     summary = report["summary"]
     assert list(summary) == MASKS
     for entry in summary.values():
-        assert set(entry["best"]) == {"zeros", "pca", "autoencoder", "denoising",
-                                      "telea", "ns"}
+        assert set(entry["best"]) == {
+            "zeros",
+            "pca",
+            "autoencoder",
+            "denoising",
+            "telea",
+            "ns",
+        }
         assert set(entry["denoising_ratio"]) == {"telea", "ns"}
     models = {(row["model"], row["layer"]) for row in report["kernels"]}
     assert ("autoencoder", "linear") in models and ("denoising 0.5", "hidden") in models
@@ -74,12 +81,13 @@ def test_quick_run_on_digits(bench, tmp_path, capsys):
 
 def test_runs_without_opencv_and_says_how_to_install(bench, tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "cv2", None)  # import cv2 now fails
-    report, out = _run(
-        bench, tmp_path, capsys, "--rates", "0.5", "--noise-levels", "0.5"
-    )
+    report, out = _run(bench, tmp_path, capsys, "--rates", "0.5", "--noise-levels", "0.5")
     assert not report["opencv"]
     assert {r["method"] for r in report["records"]} == {
-        "zeros", "pca", "autoencoder", "denoising"
+        "zeros",
+        "pca",
+        "autoencoder",
+        "denoising",
     }
     assert 'pip install "skae[inpainting]"' in out
     assert "denoising / telea" in out  # the columns stay, marked n/a

@@ -19,15 +19,30 @@ def test_quick_run_writes_json_table_and_plot(tmp_path, capsys):
     bench = _load()
     assert "Usage:" in bench.__doc__
     assert doctest.testmod(bench).failed == 0
-    bench.main(["--quick", "--hidden", "16", "--device", "cpu", "--settings", "seed", "unit",
-                "--out", str(tmp_path)])
+    bench.main(
+        [
+            "--quick",
+            "--hidden",
+            "16",
+            "--device",
+            "cpu",
+            "--settings",
+            "seed",
+            "unit",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     report = json.loads((tmp_path / "kernels.json").read_text())
     assert report["meta"]["data"] == "digits" and report["meta"]["n_train"] == 300
     pixels = report["meta"]["pixels"]
     assert pixels["border"] + pixels["digit"] == 64 and 0 < pixels["never"] <= pixels["border"]
     records = report["records"]
     assert [(r["setting"], r["layer"]) for r in records] == [
-        ("seed", "hidden"), ("seed", "linear"), ("unit", "hidden"), ("unit", "linear")
+        ("seed", "hidden"),
+        ("seed", "linear"),
+        ("unit", "hidden"),
+        ("unit", "linear"),
     ]
     for r in records:
         assert r["standard"]["border"] > 0

@@ -76,8 +76,10 @@ def test_targets_compare_the_right_ratios(speed):
         "mnist": _workload(skae=1.05, slicing=1.0, dataloader=1.0, skorch=1.2),
         "tabular": _workload(skae=1.0, dataloader=1.2),
     }
-    checks = {(c["workload"], c["target"].split(" /")[0], c["bound"]): c
-              for c in speed.check_targets(workloads)}
+    checks = {
+        (c["workload"], c["target"].split(" /")[0], c["bound"]): c
+        for c in speed.check_targets(workloads)
+    }
     assert checks[("mnist", "skae epoch time", 1.1)]["met"] is True
     assert checks[("mnist", "skae epoch time", 1.0)]["met"] is False
     assert checks[("mnist", "skorch epoch time", 1.0)]["value"] == pytest.approx(1.2 / 1.05)
@@ -87,11 +89,24 @@ def test_targets_compare_the_right_ratios(speed):
 
 
 def test_speed_smoke_run(speed, tmp_path):
-    speed.main([
-        "--device", "cpu", "--n-samples", "128", "--epochs", "3",
-        "--tabular-epochs", "2", "--repeats", "1", "--transform-repeats", "1",
-        "--out", str(tmp_path),
-    ])
+    speed.main(
+        [
+            "--device",
+            "cpu",
+            "--n-samples",
+            "128",
+            "--epochs",
+            "3",
+            "--tabular-epochs",
+            "2",
+            "--repeats",
+            "1",
+            "--transform-repeats",
+            "1",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     report = json.loads((tmp_path / "speed.json").read_text())
     mnist, tabular = report["workloads"]["mnist"], report["workloads"]["tabular"]
     assert (mnist["n_samples"], mnist["batch_size"]) == (128, 64)
@@ -120,11 +135,25 @@ def test_speed_smoke_run(speed, tmp_path):
 
 def test_speed_notes_a_missing_skorch(speed, tmp_path, monkeypatch):
     monkeypatch.setattr(speed, "skorch_version", lambda: None)
-    report = speed.main([
-        "--device", "cpu", "--workloads", "tabular", "--tabular-epochs", "2",
-        "--contenders", "skae", "skorch", "--repeats", "1", "--transform-repeats", "0",
-        "--out", str(tmp_path),
-    ])
+    report = speed.main(
+        [
+            "--device",
+            "cpu",
+            "--workloads",
+            "tabular",
+            "--tabular-epochs",
+            "2",
+            "--contenders",
+            "skae",
+            "skorch",
+            "--repeats",
+            "1",
+            "--transform-repeats",
+            "0",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     tabular = report["workloads"]["tabular"]
     assert set(tabular["contenders"]) == {"skae"}
     assert "pip install skorch" in tabular["skipped"]["skorch"]
@@ -133,10 +162,18 @@ def test_speed_notes_a_missing_skorch(speed, tmp_path, monkeypatch):
 
 
 def test_time_to_quality_smoke_run(ttq, tmp_path):
-    ttq.main([
-        "--device", "cpu", "--hidden", "32", "--max-epochs", "2",
-        "--out", str(tmp_path),
-    ])
+    ttq.main(
+        [
+            "--device",
+            "cpu",
+            "--hidden",
+            "32",
+            "--max-epochs",
+            "2",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     report = json.loads((tmp_path / "time_to_quality.json").read_text())
     assert report["data"] == "digits" and report["n_components"] == 16
     assert report["target"]["sse"] == pytest.approx(0.6 * report["pca"]["test_sse"])
@@ -153,10 +190,20 @@ def test_time_to_quality_smoke_run(ttq, tmp_path):
 
 
 def test_time_to_quality_stops_at_the_target(ttq, tmp_path):
-    report = ttq.main([
-        "--device", "cpu", "--hidden", "8", "--max-epochs", "5", "--target", "1e9",
-        "--out", str(tmp_path),
-    ])
+    report = ttq.main(
+        [
+            "--device",
+            "cpu",
+            "--hidden",
+            "8",
+            "--max-epochs",
+            "5",
+            "--target",
+            "1e9",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     for run in report["runs"].values():
         assert run["epochs"] == [1]
         assert run["epochs_to_target"] == 1
@@ -167,14 +214,25 @@ def test_time_to_quality_stops_at_the_target(ttq, tmp_path):
 def test_speed_skips_bf16_where_it_is_emulated(speed, tmp_path, monkeypatch):
     # An emulated bf16 fit would take minutes: it must not even start.
     monkeypatch.setattr(speed, "native_bf16", lambda device: False)
-    monkeypatch.setattr(
-        speed, "run_skae", lambda *args, **kwargs: pytest.fail("bf16 was run")
+    monkeypatch.setattr(speed, "run_skae", lambda *args, **kwargs: pytest.fail("bf16 was run"))
+    report = speed.main(
+        [
+            "--device",
+            "cpu",
+            "--workloads",
+            "tabular",
+            "--tabular-epochs",
+            "2",
+            "--contenders",
+            "bf16",
+            "--repeats",
+            "1",
+            "--transform-repeats",
+            "0",
+            "--out",
+            str(tmp_path),
+        ]
     )
-    report = speed.main([
-        "--device", "cpu", "--workloads", "tabular", "--tabular-epochs", "2",
-        "--contenders", "bf16", "--repeats", "1", "--transform-repeats", "0",
-        "--out", str(tmp_path),
-    ])
     tabular = report["workloads"]["tabular"]
     assert tabular["contenders"] == {}
     assert "not native here" in tabular["skipped"]["bf16"]
@@ -191,11 +249,25 @@ def test_speed_runs_bf16_where_it_is_native(speed, tmp_path, monkeypatch):
         return 0.0, [1.0, 2.0], None
 
     monkeypatch.setattr(speed, "run_skae", fake_skae)
-    report = speed.main([
-        "--device", "cpu", "--workloads", "mnist", "--n-samples", "64",
-        "--contenders", "skae", "bf16", "--repeats", "1", "--transform-repeats", "0",
-        "--out", str(tmp_path),
-    ])
+    report = speed.main(
+        [
+            "--device",
+            "cpu",
+            "--workloads",
+            "mnist",
+            "--n-samples",
+            "64",
+            "--contenders",
+            "skae",
+            "bf16",
+            "--repeats",
+            "1",
+            "--transform-repeats",
+            "0",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert precisions == ["float32", "bfloat16"]
     assert set(report["workloads"]["mnist"]["contenders"]) == {"skae", "bf16"}
     assert report["product_gflops"]["bfloat16"] == 1.0
@@ -204,11 +276,24 @@ def test_speed_runs_bf16_where_it_is_native(speed, tmp_path, monkeypatch):
 
 
 def test_speed_can_give_the_baselines_the_fused_kernel(speed, tmp_path):
-    report = speed.main([
-        "--device", "cpu", "--workloads", "tabular", "--tabular-epochs", "2",
-        "--contenders", "slicing", "dataloader", "--fused-baselines", "--repeats", "1",
-        "--out", str(tmp_path),
-    ])
+    report = speed.main(
+        [
+            "--device",
+            "cpu",
+            "--workloads",
+            "tabular",
+            "--tabular-epochs",
+            "2",
+            "--contenders",
+            "slicing",
+            "dataloader",
+            "--fused-baselines",
+            "--repeats",
+            "1",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     tabular = report["workloads"]["tabular"]
     assert tabular["baseline_adam"] == "fused"
     assert set(tabular["contenders"]) == {"slicing", "dataloader"}

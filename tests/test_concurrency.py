@@ -22,9 +22,7 @@ X = make_data(n_samples=200)
 def test_threads_sharing_a_fitted_model_agree_with_serial_calls(estimator):
     est = clone(estimator).fit(X)
     pieces = np.array_split(X, 16)
-    jobs = [
-        (method, piece) for piece in pieces for method in ("transform", "score_samples")
-    ]
+    jobs = [(method, piece) for piece in pieces for method in ("transform", "score_samples")]
     jobs += [("inverse_transform", est.transform(piece)) for piece in pieces]
     serial = [getattr(est, method)(data) for method, data in jobs]
     with ThreadPoolExecutor(max_workers=4) as pool:

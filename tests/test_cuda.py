@@ -82,7 +82,10 @@ def test_auto_precision_is_bfloat16_from_compute_capability_8_on_large_networks(
     native = torch.cuda.get_device_capability() >= (8, 0)
     # 64 -> (1024, 512) -> 8 and back: 1.19 million multiply-adds per row.
     large = AutoencoderTransformer(
-        n_components=8, device="cuda", hidden_layer_sizes=(1024, 512), max_epochs=1,
+        n_components=8,
+        device="cuda",
+        hidden_layer_sizes=(1024, 512),
+        max_epochs=1,
         random_state=0,
     ).fit(X)
     assert large.precision_ == ("bfloat16" if native else "float32")

@@ -178,9 +178,7 @@ def test_load_mnist_round_trip(tmp_path):
     assert mnist.image_shape == (4, 3)
     assert 0 <= mnist.X_train.min() and mnist.X_train.max() <= 1
 
-    X_train, y_train, X_test, y_test = load_mnist(
-        str(tmp_path / "data"), return_X_y=True
-    )
+    X_train, y_train, X_test, y_test = load_mnist(str(tmp_path / "data"), return_X_y=True)
     np.testing.assert_array_equal(X_train, mnist.X_train)
     np.testing.assert_array_equal(y_test, mnist.y_test)
 

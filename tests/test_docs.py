@@ -45,7 +45,13 @@ def _cells(rst):
 
 def test_every_section_names_its_machine_and_command(sections):
     assert set(sections) == {
-        "pca_vs_ae", "mnist", "speed", "memory", "fit_time", "time_to_quality", "anomaly"
+        "pca_vs_ae",
+        "mnist",
+        "speed",
+        "memory",
+        "fit_time",
+        "time_to_quality",
+        "anomaly",
     }
     for text in sections.values():
         assert "**Machine:**" in text and "**Command:** ``python benchmarks/" in text

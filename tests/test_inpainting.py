@@ -37,8 +37,12 @@ def test_dropout_mask_rate_and_seed():
 
 @pytest.mark.parametrize(
     "shape, fraction, rows, cols",
-    [((8, 8), 0.5, slice(2, 6), slice(2, 6)), ((28, 28), 0.5, slice(7, 21), slice(7, 21)),
-     ((6, 10), 0.5, slice(1, 4), slice(3, 6)), ((8, 8), 0.01, slice(3, 4), slice(3, 4))],
+    [
+        ((8, 8), 0.5, slice(2, 6), slice(2, 6)),
+        ((28, 28), 0.5, slice(7, 21), slice(7, 21)),
+        ((6, 10), 0.5, slice(1, 4), slice(3, 6)),
+        ((8, 8), 0.01, slice(3, 4), slice(3, 4)),
+    ],
 )
 def test_block_mask_is_a_centred_square(shape, fraction, rows, cols):
     mask = block_mask(3, shape, fraction)
@@ -82,8 +86,13 @@ def test_nan_and_inf_outside_the_mask_are_rejected(X, pca, known):
 
 def test_denoising_autoencoder_fills_holes_better_than_zeros(X):
     dae = DenoisingAutoencoder(
-        16, noise="masking", noise_level=0.5, hidden_layer_sizes=(32,),
-        max_epochs=30, device="cpu", random_state=0,
+        16,
+        noise="masking",
+        noise_level=0.5,
+        hidden_layer_sizes=(32,),
+        max_epochs=30,
+        device="cpu",
+        random_state=0,
     ).fit(X)
     mask = dropout_mask(*X.shape, 0.5, random_state=1)
     filled = inpaint(X, mask, dae)

@@ -44,9 +44,7 @@ def test_pixel_path_is_the_linear_blend(ae, X):
 
 
 def test_latent_path_of_a_linear_model_is_evenly_spaced(X):
-    linear = AutoencoderTransformer(n_components=3, **_FAST).set_params(
-        hidden_layer_sizes=()
-    )
+    linear = AutoencoderTransformer(n_components=3, **_FAST).set_params(hidden_layer_sizes=())
     path = interpolate(linear.fit(X), X[0], X[5], n_steps=7)
     np.testing.assert_allclose(np.diff(path, n=2, axis=0), 0, atol=1e-4)
 

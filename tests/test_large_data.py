@@ -41,9 +41,7 @@ def _count_chunks(monkeypatch, rows):
 
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=estimator_id)
-def test_inference_runs_in_chunks_with_the_unchunked_result(
-    estimator, method, monkeypatch
-):
+def test_inference_runs_in_chunks_with_the_unchunked_result(estimator, method, monkeypatch):
     est = clone(estimator).fit(X)
     whole = METHODS[method](est, X)
     sizes = _count_chunks(monkeypatch, 7)
@@ -145,9 +143,7 @@ def test_training_data_goes_to_host_memory_when_the_gpu_is_short(
     free, n_bytes, expected, monkeypatch, available
 ):
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (free, 80 << 30))
-    assert _training.place_data(n_bytes, torch.device("cuda:0")) == torch.device(
-        expected
-    )
+    assert _training.place_data(n_bytes, torch.device("cuda:0")) == torch.device(expected)
 
 
 def test_cpu_training_data_stays_on_the_cpu(monkeypatch, available):
@@ -209,9 +205,7 @@ def test_fit_beyond_memory_is_refused_and_chunks_still_train(available):
 def test_cuda_fit_streaming_from_host_memory_equals_on_device_fit(monkeypatch):
     params = {**FAST, "device": "cuda", "batch_size": 8}
     on_device = AutoencoderTransformer(**params).fit(X)
-    monkeypatch.setattr(
-        _training, "place_data", lambda n_bytes, device: torch.device("cpu")
-    )
+    monkeypatch.setattr(_training, "place_data", lambda n_bytes, device: torch.device("cpu"))
     streamed = AutoencoderTransformer(**params).fit(X)
     np.testing.assert_allclose(
         streamed.transform(X), on_device.transform(X), rtol=1e-6, atol=1e-6
@@ -259,7 +253,9 @@ def test_scale_out_benchmark_streams_each_size_in_a_fresh_process(tmp_path, caps
     bench.main(argv)
     runs = json.loads((tmp_path / "scale_out.json").read_text())["stream"]["runs"]
     assert [(run["rows"], run["partial_fit_calls"]) for run in runs] == [(3000, 2), (12000, 5)]
-    assert [run["file_gb"] for run in runs] == [round(4 * 6 * n / 1e9, 2) for n in (3000, 12000)]
+    assert [run["file_gb"] for run in runs] == [
+        round(4 * 6 * n / 1e9, 2) for n in (3000, 12000)
+    ]
     # Each child's peak includes what it held when it started (torch imported).
     assert all(0 < run["start_rss_mb"] <= run["peak_rss_mb"] for run in runs)
     assert list(data_dir.iterdir()) == []  # the data files are deleted

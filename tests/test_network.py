@@ -66,7 +66,9 @@ def test_pca_init_reconstructs_exactly_as_pca(X, kwargs):
         code = module.encode(X)
         reconstruction = module.decode(code).numpy()
     np.testing.assert_allclose(reconstruction, expected, atol=1e-4)
-    np.testing.assert_allclose(np.abs(code.numpy()), np.abs(pca.transform(X.numpy())), atol=1e-4)
+    np.testing.assert_allclose(
+        np.abs(code.numpy()), np.abs(pca.transform(X.numpy())), atol=1e-4
+    )
 
 
 def test_pca_init_with_a_sigmoid_code_starts_near_pca(X):

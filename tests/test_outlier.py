@@ -33,9 +33,7 @@ def fitted(digits):
 
 def test_contamination_share_is_flagged_on_digits(digits):
     X, _ = digits
-    detector = AutoencoderOutlierDetector(
-        AutoencoderTransformer(8, **FAST), contamination=0.1
-    )
+    detector = AutoencoderOutlierDetector(AutoencoderTransformer(8, **FAST), contamination=0.1)
     share = np.mean(detector.fit_predict(X) == -1)
     assert 0.08 <= share <= 0.12
     assert np.mean(detector.predict(X) == -1) == share
@@ -140,8 +138,9 @@ def test_grid_search_on_labelled_data(digits):
     flipped = GridSearchCV(
         search.estimator, search.param_grid, scoring=outlier_auc, cv=search.cv
     ).fit(X, (y == -1).astype(int))
-    np.testing.assert_allclose(flipped.cv_results_["mean_test_score"],
-                               search.cv_results_["mean_test_score"])
+    np.testing.assert_allclose(
+        flipped.cv_results_["mean_test_score"], search.cv_results_["mean_test_score"]
+    )
 
 
 def test_pickle_round_trip(fitted, digits):

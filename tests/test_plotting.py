@@ -62,9 +62,9 @@ def ae(X):
 
 @pytest.fixture(scope="module")
 def dae(X):
-    return DenoisingAutoencoder(
-        n_components=4, noise="masking", noise_level=0.5, **_FAST
-    ).fit(X)
+    return DenoisingAutoencoder(n_components=4, noise="masking", noise_level=0.5, **_FAST).fit(
+        X
+    )
 
 
 def _images(fig):
@@ -261,8 +261,11 @@ def test_kernels_on_one_colour_scale_with_a_colour_bar(ae, dae):
     np.testing.assert_allclose(fig.axes[0].images[0].get_clim(), (-limit, limit))
     # One number puts two models on the same scale.
     for est in (ae, dae):
-        clims = {ax.images[0].get_clim() for ax in plot_kernels(est, SHAPE, vmax=2.5).axes
-                 if ax.images}
+        clims = {
+            ax.images[0].get_clim()
+            for ax in plot_kernels(est, SHAPE, vmax=2.5).axes
+            if ax.images
+        }
         assert clims == {(-2.5, 2.5)}
 
 
@@ -356,8 +359,12 @@ def _records():
     for dataset in ("multiples", "swiss_roll", "digits"):
         for method, factor in [("sparse", 1.2), ("pca", 1.0), ("autoencoder", 0.5)]:
             records += [
-                {"dataset": dataset, "method": method, "n_components": k,
-                 "test_mse": factor / k}
+                {
+                    "dataset": dataset,
+                    "method": method,
+                    "n_components": k,
+                    "test_mse": factor / k,
+                }
                 for k in (1, 2, 4)
             ]
     return records
@@ -389,8 +396,13 @@ def test_pca_vs_ae_averages_repeats_and_draws_on_ax():
 
 def test_pca_vs_ae_relative_error_with_a_floor_and_distinct_styles():
     records = [
-        {"dataset": "multiples", "method": method, "n_components": k,
-         "test_mse": mse, "test_variance": 100.0}
+        {
+            "dataset": "multiples",
+            "method": method,
+            "n_components": k,
+            "test_mse": mse,
+            "test_variance": 100.0,
+        }
         for method, mse in [("pca", 1e-25), ("autoencoder", 1e-3), ("sparse", 2.0)]
         for k in (1, 2)
     ]
@@ -411,8 +423,7 @@ def test_pca_vs_ae_relative_error_with_a_floor_and_distinct_styles():
 
 def test_pca_vs_ae_draws_bars_for_a_single_size():
     records = [
-        {"dataset": "mnist", "method": method, "n_components": 30,
-         "test_sse_per_image": sse}
+        {"dataset": "mnist", "method": method, "n_components": 30, "test_sse_per_image": sse}
         for method, sse in [("pca", 13.87), ("autoencoder", 4.65)]
     ]
     fig = plot_pca_vs_ae(records, metric="test_sse_per_image")

@@ -122,9 +122,7 @@ def test_same_results_for_every_layout_and_container(estimator, case):
             np.testing.assert_allclose(got, want, rtol=1e-6, atol=atol, err_msg=name)
         # A fitted model treats every layout of its input exactly alike.
         np.testing.assert_array_equal(est.transform(other), expected[0], err_msg=name)
-        np.testing.assert_array_equal(
-            est.score_samples(other), expected[1], err_msg=name
-        )
+        np.testing.assert_array_equal(est.score_samples(other), expected[1], err_msg=name)
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=estimator_id)

@@ -89,9 +89,7 @@ def test_user_dataframe_never_modified():
 @pytest.mark.parametrize("noise", ["gaussian", "masking", "salt_and_pepper"])
 def test_corrupt_never_modifies_its_input(noise):
     data = _read_only(X)
-    noisy = DenoisingAutoencoder(noise=noise, noise_level=0.5).corrupt(
-        data, random_state=0
-    )
+    noisy = DenoisingAutoencoder(noise=noise, noise_level=0.5).corrupt(data, random_state=0)
     np.testing.assert_array_equal(data, X)
     assert not np.array_equal(noisy, X)
 
@@ -365,9 +363,7 @@ def test_interrupted_partial_fit_keeps_the_weights_it_started_from(monkeypatch):
 def test_interrupt_with_early_stopping_keeps_the_best_validation_epoch(monkeypatch):
     # Scripted validation errors: the start, then epochs 1-4; epoch 2 is best.
     errors = {0: 10.0, 1: 5.0, 2: 1.0, 3: 3.0, 4: 4.0}
-    monkeypatch.setattr(
-        _training, "validation_loss", lambda est, X_val: errors[est.n_iter_]
-    )
+    monkeypatch.setattr(_training, "validation_loss", lambda est, X_val: errors[est.n_iter_])
     interrupt = InterruptAfter(4)
     est = AutoencoderTransformer(
         **{**FAST, "max_epochs": 10}, early_stopping=True, callbacks=[interrupt]
@@ -449,9 +445,7 @@ def test_different_seeds_give_different_initial_weights(estimator, monkeypatch):
         for seed in (0, 1)
     )
     assert torch.equal(a.encoder_linear.weight, b.encoder_linear.weight)
-    assert not torch.equal(
-        a.encoder_correction[0].weight, b.encoder_correction[0].weight
-    )
+    assert not torch.equal(a.encoder_correction[0].weight, b.encoder_correction[0].weight)
 
 
 def _global_state():

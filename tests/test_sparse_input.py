@@ -172,8 +172,14 @@ def test_whole_matrix_is_never_densified(monkeypatch):
         return toarray(self, *args, **kwargs)
 
     monkeypatch.setattr(sp.csr_matrix, "toarray", spy)
-    est = AutoencoderTransformer(n_components=4, hidden_layer_sizes=(8,), max_epochs=1,
-                                 batch_size=256, device="cpu", random_state=0)
+    est = AutoencoderTransformer(
+        n_components=4,
+        hidden_layer_sizes=(8,),
+        max_epochs=1,
+        batch_size=256,
+        device="cpu",
+        random_state=0,
+    )
     est.fit(S.tocsc())
     est.partial_fit(S)
     est.transform(S)

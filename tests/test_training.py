@@ -50,6 +50,7 @@ def test_run_epoch_visits_every_row_once_per_epoch():
     est = AutoencoderTransformer(hidden_layer_sizes=(), max_epochs=1, device="cpu")
     est.fit(X.numpy())  # builds module_/optimizer_ for run_epoch to use
     rows = []
+
     def corrupt(batch, generator):
         rows.extend(batch[:, 0].tolist())
         return batch
@@ -110,8 +111,13 @@ def test_fits_of_one_or_two_steps_move_the_weights(max_epochs):
 
     # 200 rows make one batch of 256, so the fit is max_epochs optimizer steps.
     X = np.random.default_rng(0).normal(size=(200, 4))
-    params = dict(init="random", hidden_layer_sizes=(8,), max_epochs=max_epochs,
-                  random_state=0, device="cpu")
+    params = dict(
+        init="random",
+        hidden_layer_sizes=(8,),
+        max_epochs=max_epochs,
+        random_state=0,
+        device="cpu",
+    )
     # At a rate that rounds to zero in float32, the weights stay at their start.
     start = AutoencoderTransformer(learning_rate=1e-300, **params).fit(X)
     est = AutoencoderTransformer(**params).fit(X)

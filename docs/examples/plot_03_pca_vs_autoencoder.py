@@ -20,7 +20,6 @@ validation epoch (``early_stopping``), with the settings of
 ``benchmarks/pca_vs_ae.py``.
 """
 
-
 import matplotlib.pyplot as plt
 from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
@@ -32,9 +31,7 @@ from skae.plotting import plot_latent_space, plot_pca_vs_ae
 
 # A small learning rate for the linear families, where PCA is already optimal
 # and training should stay near it; a wider network for the curved one.
-LINEAR = dict(
-    hidden_layer_sizes=(32,), learning_rate=1e-4, max_epochs=50, n_iter_no_change=5
-)
+LINEAR = dict(hidden_layer_sizes=(32,), learning_rate=1e-4, max_epochs=50, n_iter_no_change=5)
 CURVED = dict(
     hidden_layer_sizes=(64, 64), learning_rate=3e-3, max_epochs=100, n_iter_no_change=20
 )
@@ -44,7 +41,9 @@ linear_sizes = [1, 2, 3, 5]
 # name: (data, autoencoder settings, latent sizes)
 datasets = {
     "multiples": (
-        make_correlated("multiples", noise=1.0, random_state=0), LINEAR, linear_sizes
+        make_correlated("multiples", noise=1.0, random_state=0),
+        LINEAR,
+        linear_sizes,
     ),
     "multiples_offset": (
         make_correlated("multiples_offset", noise=1.0, random_state=0),
@@ -67,8 +66,12 @@ for name, (X, settings, sizes) in datasets.items():
             model = models[name, method, k].fit(X_train)
             error = (X_test - model.inverse_transform(model.transform(X_test))) ** 2
             records.append(
-                {"dataset": name, "method": method, "n_components": k,
-                 "test_mse": float(error.mean())}
+                {
+                    "dataset": name,
+                    "method": method,
+                    "n_components": k,
+                    "test_mse": float(error.mean()),
+                }
             )
 
 # %%

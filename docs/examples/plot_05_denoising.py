@@ -33,13 +33,9 @@ X_train, X_test = train_test_split(X, random_state=0)
 # Two models with the same network; the denoising one trains on images with
 # 40% of their pixels masked, drawn afresh for every batch.
 
-settings = dict(
-    n_components=16, hidden_layer_sizes=(128,), max_epochs=100, random_state=0
-)
+settings = dict(n_components=16, hidden_layer_sizes=(128,), max_epochs=100, random_state=0)
 plain = AutoencoderTransformer(**settings).fit(X_train)
-denoising = DenoisingAutoencoder(
-    noise="masking", noise_level=0.4, **settings
-).fit(X_train)
+denoising = DenoisingAutoencoder(noise="masking", noise_level=0.4, **settings).fit(X_train)
 
 # %%
 # Noisy, denoised and clean

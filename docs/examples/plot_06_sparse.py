@@ -39,9 +39,7 @@ X_train, X_test = train_test_split(X, random_state=0)
 # alone mostly shrinks the code's scale, which the decoder undoes by growing
 # its weights; a little ``weight_decay`` on the weights stops that trade.
 
-settings = dict(
-    n_components=32, hidden_layer_sizes=(128,), max_epochs=100, random_state=0
-)
+settings = dict(n_components=32, hidden_layer_sizes=(128,), max_epochs=100, random_state=0)
 models = {
     "plain": AutoencoderTransformer(**settings),
     "kl": SparseAutoencoder(sparsity="kl", **settings),
@@ -83,9 +81,7 @@ for name, model in models.items():
 # depends on the data: check the codes when you change data sets.
 
 # sphinx_gallery_thumbnail_number = 1
-fig, axes = plt.subplots(
-    2, 2, figsize=(8, 6), sharex=True, sharey=True, layout="constrained"
-)
+fig, axes = plt.subplots(2, 2, figsize=(8, 6), sharex=True, sharey=True, layout="constrained")
 for ax, (name, Z) in zip(axes.flat, codes.items()):
     Z = np.abs(Z[:40])
     ax.imshow(Z / Z.max(axis=1, keepdims=True), cmap="Greys", aspect="auto")

@@ -38,9 +38,7 @@ else:
     X, y, image_shape = digits.data / 16, digits.target, (8, 8)
 
 unseen = 7
-X_train, X_known, _, y_known = train_test_split(
-    X[y != unseen], y[y != unseen], random_state=0
-)
+X_train, X_known, _, y_known = train_test_split(X[y != unseen], y[y != unseen], random_state=0)
 X_test = np.vstack([X_known, X[y == unseen]])
 y_test = np.r_[y_known, y[y == unseen]]
 is_unseen = y_test == unseen
@@ -58,8 +56,10 @@ pca_detector = AutoencoderOutlierDetector(PCA(n_components=8)).fit(X_train)
 ae_error = -detector.score_samples(X_test)
 pca_error = -pca_detector.score_samples(X_test)
 flagged = detector.predict(X_test) == -1
-print(f"flagged: {flagged[is_unseen].mean():.0%} of the unseen {unseen}s, "
-      f"{flagged[~is_unseen].mean():.0%} of the other digits")
+print(
+    f"flagged: {flagged[is_unseen].mean():.0%} of the unseen {unseen}s, "
+    f"{flagged[~is_unseen].mean():.0%} of the other digits"
+)
 
 # %%
 # How well each error separates the 7s

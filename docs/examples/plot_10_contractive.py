@@ -28,9 +28,7 @@ X = load_digits().data / 16
 X_train, X_test = train_test_split(X, random_state=0)
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
-settings = dict(
-    n_components=16, hidden_layer_sizes=(64,), max_epochs=30, random_state=0
-)
+settings = dict(n_components=16, hidden_layer_sizes=(64,), max_epochs=30, random_state=0)
 models = {
     "plain": AutoencoderTransformer(**settings),
     "denoising": DenoisingAutoencoder(noise="gaussian", noise_level=0.1, **settings),
@@ -57,8 +55,10 @@ _, _, axes = np.linalg.svd(X_train - X_train.mean(axis=0))
 directions = {"every": np.eye(X.shape[1]), "along": axes[:10], "off": axes[-30:]}
 rng = np.random.default_rng(0)
 noises = {
-    name: 0.05 * np.sqrt(X.shape[1] / len(span))
-    * rng.standard_normal((len(X_test), len(span))) @ span
+    name: 0.05
+    * np.sqrt(X.shape[1] / len(span))
+    * rng.standard_normal((len(X_test), len(span)))
+    @ span
     for name, span in directions.items()
 }
 sensitivity = {name: {} for name in noises}
@@ -70,10 +70,12 @@ for name, model in models.items():
         change = np.linalg.norm(model.transform(X_test + noise) - Z, axis=1).mean()
         sensitivity[direction][name] = change / spread
     error[name] = -model.score(X_test)
-    print(f"{name:>15}: code change / spread: "
-          + ", ".join(f"{d} {sensitivity[d][name]:.4f}" for d in noises)
-          + f"; off / along {sensitivity['off'][name] / sensitivity['along'][name]:.3f}"
-          + f"; test MSE {error[name]:.5f}")
+    print(
+        f"{name:>15}: code change / spread: "
+        + ", ".join(f"{d} {sensitivity[d][name]:.4f}" for d in noises)
+        + f"; off / along {sensitivity['off'][name] / sensitivity['along'][name]:.3f}"
+        + f"; test MSE {error[name]:.5f}"
+    )
 
 # %%
 # The same figures as bars. Under noise in every direction all four codes
@@ -95,8 +97,7 @@ for name, model in models.items():
 fig, axs = plt.subplots(1, 3, figsize=(12, 3.4), layout="constrained")
 x = np.arange(len(models))
 for offset, direction in zip((-0.25, 0, 0.25), noises):
-    axs[0].bar(x + offset, list(sensitivity[direction].values()), width=0.25,
-               label=direction)
+    axs[0].bar(x + offset, list(sensitivity[direction].values()), width=0.25, label=direction)
 axs[0].set_title("code change / code spread")
 axs[0].legend()
 ratio = [sensitivity["off"][n] / sensitivity["along"][n] for n in models]

@@ -37,15 +37,13 @@ warnings.filterwarnings("ignore", category=ConvergenceWarning)
 # network, and the denoising one sees half of each training image's pixels
 # set to 0, drawn afresh for every batch.
 
-settings = dict(
-    n_components=16, hidden_layer_sizes=(128,), max_epochs=60, random_state=0
-)
+settings = dict(n_components=16, hidden_layer_sizes=(128,), max_epochs=60, random_state=0)
 models = {
     "PCA": PCA(16).fit(X_train),
     "autoencoder": AutoencoderTransformer(**settings).fit(X_train),
-    "denoising": DenoisingAutoencoder(
-        noise="masking", noise_level=0.5, **settings
-    ).fit(X_train),
+    "denoising": DenoisingAutoencoder(noise="masking", noise_level=0.5, **settings).fit(
+        X_train
+    ),
 }
 
 # %%
@@ -141,8 +139,12 @@ for name, model in zip(["autoencoder", "denoising"], pair):
 # [0, 1]).
 
 seed_setting = dict(
-    n_components=16, hidden_layer_sizes=(256,), output_activation="tanh",
-    init="random", max_epochs=30, random_state=0,
+    n_components=16,
+    hidden_layer_sizes=(256,),
+    output_activation="tanh",
+    init="random",
+    max_epochs=30,
+    random_state=0,
 )
 X_signed = 2 * X_train - 1
 pair = [
@@ -157,5 +159,7 @@ for model, subfig in zip(pair, fig.subfigures(2, 1)):
 
 border = inked < 0.01
 variances = [w[:, border].var(axis=1).mean() for w in hidden]
-print(f"border weight variance per kernel: autoencoder {variances[0]:.3g}, "
-      f"denoising {variances[1]:.3g}, ratio {variances[1] / variances[0]:.3f}")
+print(
+    f"border weight variance per kernel: autoencoder {variances[0]:.3g}, "
+    f"denoising {variances[1]:.3g}, ratio {variances[1] / variances[0]:.3f}"
+)
