@@ -1,4 +1,4 @@
-"""Anomaly detection, one class as normal: skae's detector against PCA, IsolationForest and LOF.
+"""Anomaly detection, one class normal: skae's detector against PCA, IsolationForest and LOF.
 
 The one-class protocol: for each class (digit) in turn, the detectors train on
 up to ``--n-train`` (3000) training images of that class alone and score all

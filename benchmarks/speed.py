@@ -25,7 +25,8 @@ skae steps with torch's fused Adam kernel; the baselines use torch's default
 Adam kernel, which is what a hand-written loop gets, unless
 ``--fused-baselines`` gives them the fused one too (the same arithmetic,
 isolating the overhead of the loops). The baselines get the data already
-centred and scaled as skae scales it internally; scaling changes no speed. An epoch's time is the time between two
+centred and scaled as skae scales it internally; scaling changes no speed. An
+epoch's time is the time between two
 consecutive epoch ends, so the first (warm-up) epoch, which also carries skae's
 setup, is left out and the median of the others is reported. Transform speed
 compares ``skae.transform`` (from a NumPy array, validation and scaling

@@ -287,6 +287,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 f"Maximum epochs ({max_epochs}) reached and the optimization "
                 "hasn't converged yet.",
                 ConvergenceWarning,
+                stacklevel=2,
             )
         return self
 
@@ -596,7 +597,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                     estimator_name=f"skae {type(self).__name__}",
                     current_sklearn_version=_version(),
                     original_sklearn_version=version,
-                )
+                ),
+                stacklevel=2,
             )
         blob = state.pop("_torch_state", None)
         if blob is not None:

@@ -545,6 +545,7 @@ def fit_loop(
             f"Training interrupted after {est.n_iter_} epochs; keeping the best "
             "weights seen so far.",
             UserWarning,
+            stacklevel=2,
         )
         converged = True
     finally:

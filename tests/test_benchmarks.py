@@ -6,7 +6,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import _results
 import pytest
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
@@ -15,6 +14,8 @@ from sklearn.preprocessing import StandardScaler
 from test_datasets import _write_mnist
 
 from skae.datasets import load_mnist
+
+import _results
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARK = ROOT / "benchmarks" / "pca_vs_ae.py"

@@ -13,8 +13,8 @@ from skae import (
     DenoisingAutoencoder,
     SparseAutoencoder,
     VariationalAutoencoder,
+    _training,
 )
-from skae import _training
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 

@@ -148,6 +148,6 @@ def test_building_is_deterministic_and_leaves_global_rng_alone(X):
     state = torch.get_rng_state()
     a, b, c = _build(X, 0), _build(X, 0), _build(X, 1)
     assert torch.equal(torch.get_rng_state(), state)
-    for pa, pb, pc in zip(a.parameters(), b.parameters(), c.parameters()):
+    for pa, pb, _pc in zip(a.parameters(), b.parameters(), c.parameters()):
         assert torch.equal(pa, pb)
     assert not all(torch.equal(pa, pc) for pa, pc in zip(a.parameters(), c.parameters()))

@@ -28,7 +28,6 @@ from skae import AutoencoderTransformer
 from skae.datasets import make_correlated, make_manifold
 from skae.plotting import plot_latent_space, plot_pca_vs_ae
 
-
 # A small learning rate for the linear families, where PCA is already optimal
 # and training should stay near it; a wider network for the curved one.
 LINEAR = dict(hidden_layer_sizes=(32,), learning_rate=1e-4, max_epochs=50, n_iter_no_change=5)
