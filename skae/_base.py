@@ -479,7 +479,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_components_)
+        X_new : ndarray of shape (n_samples, ``n_components_``)
             The code, in ``X``'s float dtype.
         """
         check_is_fitted(self)
@@ -491,7 +491,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_components_)
+        X : array-like of shape (n_samples, ``n_components_``)
             Codes, as returned by :meth:`transform` (dense: sparse codes are
             refused, as by :class:`~sklearn.decomposition.TruncatedSVD`).
 

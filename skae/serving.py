@@ -123,7 +123,7 @@ def export_decoder(est, device="cpu"):
     -------
     program : torch.export.ExportedProgram
         ``program.module()(code)`` maps a float32 tensor of shape
-        (n_samples, n_components_) to the float32 reconstruction, in the units
+        (n_samples, ``n_components_``) to the float32 reconstruction, in the units
         of the training data, that ``est.inverse_transform`` returns.
 
     See Also
