@@ -1,12 +1,12 @@
 """Smoke runs of benchmarks/pca_vs_ae.py, and its checks on hand-made records."""
 
-import importlib.util
 import json
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from _scripts import load_script
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -18,7 +18,6 @@ from skae.datasets import load_mnist
 import _results
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHMARK = ROOT / "benchmarks" / "pca_vs_ae.py"
 METHODS = {"pca", "autoencoder", "denoising", "sparse", "contractive", "variational"}
 RECORD_KEYS = {
     "dataset",
@@ -35,10 +34,7 @@ RECORD_KEYS = {
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("pca_vs_ae", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/pca_vs_ae.py")
 
 
 def test_usage_in_docstring(bench):

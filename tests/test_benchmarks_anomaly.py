@@ -1,20 +1,14 @@
 """Smoke run of benchmarks/anomaly.py, and its table on hand-made records."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
-
-BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "anomaly.py"
+from _scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("anomaly", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/anomaly.py")
 
 
 def test_usage_in_docstring(bench):

@@ -1,25 +1,15 @@
 """Smoke run of benchmarks/contraction.py."""
 
 import doctest
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "contraction.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("bench_contraction", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from _scripts import load_script
 
 
 def test_quick_run_writes_json_table_and_plot(tmp_path, capsys):
-    bench = _load()
+    bench = load_script("benchmarks/contraction.py")
     assert "Usage:" in bench.__doc__
     assert doctest.testmod(bench).failed == 0
     bench.main(["--quick", "--hidden", "8", "--device", "cpu", "--out", str(tmp_path)])
@@ -42,7 +32,7 @@ def test_quick_run_writes_json_table_and_plot(tmp_path, capsys):
 
 
 def test_directions_split_the_principal_axes():
-    bench = _load()
+    bench = load_script("benchmarks/contraction.py")
     X = np.random.default_rng(0).normal(size=(200, 6)) * [6, 5, 4, 3, 2, 1]
     along, off = bench.principal_directions(X, 2, 3)
     assert along.shape == (2, 6) and off.shape == (3, 6)
@@ -54,7 +44,7 @@ def test_directions_split_the_principal_axes():
 
 
 def test_a_tangent_step_moves_toward_the_nearest_neighbour():
-    bench = _load()
+    bench = load_script("benchmarks/contraction.py")
 
     class Identity:
         def transform(self, X):

@@ -1,13 +1,11 @@
 """Smoke runs of benchmarks/inpainting.py, and its summary on hand-made records."""
 
-import importlib.util
 import json
 import sys
-from pathlib import Path
 
 import pytest
+from _scripts import load_script
 
-BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "inpainting.py"
 MASKS = ["dropout 0.25", "dropout 0.5", "dropout 0.75", "block"]
 RECORD_KEYS = {"mask", "method", "variant", "masked_mse", "masked_share", "inpaint_seconds"}
 FIGURES = ["inpainting_dropout_0.5.png", "inpainting_block.png", "kernels.png"]
@@ -15,10 +13,7 @@ FIGURES = ["inpainting_dropout_0.5.png", "inpainting_block.png", "kernels.png"]
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("inpainting", BENCHMARK)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/inpainting.py")
 
 
 def _run(bench, out, capsys, *extra):

@@ -1,38 +1,34 @@
 """Smoke runs of benchmarks/speed.py and benchmarks/time_to_quality.py (no timing asserts)."""
 
 import doctest
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 import torch
+from _scripts import load_script
 
 from skae._network import build_autoencoder
-
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-def _load_script(name):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def speed():
-    return _load_script("speed")
+    return load_script("benchmarks/speed.py")
+
+
+def run_speed(speed, out, args):
+    """benchmarks/speed.py on the CPU, short and once, with the command-line ``args``."""
+    short = ["--device", "cpu", "--repeats", "1", "--tabular-epochs", "2"]
+    return speed.main([*short, *args.split(), "--out", str(out)])
 
 
 @pytest.fixture(scope="module")
 def ttq():
-    return _load_script("time_to_quality")
+    return load_script("benchmarks/time_to_quality.py")
 
 
 @pytest.mark.parametrize("name", ["speed", "time_to_quality"])
 def test_docstring_examples(name):
-    module = _load_script(name)
+    module = load_script(f"benchmarks/{name}.py")
     assert "Usage:" in module.__doc__
     assert doctest.testmod(module).failed == 0
 
@@ -89,24 +85,7 @@ def test_targets_compare_the_right_ratios(speed):
 
 
 def test_speed_smoke_run(speed, tmp_path):
-    speed.main(
-        [
-            "--device",
-            "cpu",
-            "--n-samples",
-            "128",
-            "--epochs",
-            "3",
-            "--tabular-epochs",
-            "2",
-            "--repeats",
-            "1",
-            "--transform-repeats",
-            "1",
-            "--out",
-            str(tmp_path),
-        ]
-    )
+    run_speed(speed, tmp_path, "--n-samples 128 --epochs 3 --transform-repeats 1")
     report = json.loads((tmp_path / "speed.json").read_text())
     mnist, tabular = report["workloads"]["mnist"], report["workloads"]["tabular"]
     assert (mnist["n_samples"], mnist["batch_size"]) == (128, 64)
@@ -135,24 +114,8 @@ def test_speed_smoke_run(speed, tmp_path):
 
 def test_speed_notes_a_missing_skorch(speed, tmp_path, monkeypatch):
     monkeypatch.setattr(speed, "skorch_version", lambda: None)
-    report = speed.main(
-        [
-            "--device",
-            "cpu",
-            "--workloads",
-            "tabular",
-            "--tabular-epochs",
-            "2",
-            "--contenders",
-            "skae",
-            "skorch",
-            "--repeats",
-            "1",
-            "--transform-repeats",
-            "0",
-            "--out",
-            str(tmp_path),
-        ]
+    report = run_speed(
+        speed, tmp_path, "--workloads tabular --transform-repeats 0 --contenders skae skorch"
     )
     tabular = report["workloads"]["tabular"]
     assert set(tabular["contenders"]) == {"skae"}
@@ -215,23 +178,8 @@ def test_speed_skips_bf16_where_it_is_emulated(speed, tmp_path, monkeypatch):
     # An emulated bf16 fit would take minutes: it must not even start.
     monkeypatch.setattr(speed, "native_bf16", lambda device: False)
     monkeypatch.setattr(speed, "run_skae", lambda *args, **kwargs: pytest.fail("bf16 was run"))
-    report = speed.main(
-        [
-            "--device",
-            "cpu",
-            "--workloads",
-            "tabular",
-            "--tabular-epochs",
-            "2",
-            "--contenders",
-            "bf16",
-            "--repeats",
-            "1",
-            "--transform-repeats",
-            "0",
-            "--out",
-            str(tmp_path),
-        ]
+    report = run_speed(
+        speed, tmp_path, "--workloads tabular --transform-repeats 0 --contenders bf16"
     )
     tabular = report["workloads"]["tabular"]
     assert tabular["contenders"] == {}
@@ -249,24 +197,10 @@ def test_speed_runs_bf16_where_it_is_native(speed, tmp_path, monkeypatch):
         return 0.0, [1.0, 2.0], None
 
     monkeypatch.setattr(speed, "run_skae", fake_skae)
-    report = speed.main(
-        [
-            "--device",
-            "cpu",
-            "--workloads",
-            "mnist",
-            "--n-samples",
-            "64",
-            "--contenders",
-            "skae",
-            "bf16",
-            "--repeats",
-            "1",
-            "--transform-repeats",
-            "0",
-            "--out",
-            str(tmp_path),
-        ]
+    report = run_speed(
+        speed,
+        tmp_path,
+        "--workloads mnist --n-samples 64 --contenders skae bf16 --transform-repeats 0",
     )
     assert precisions == ["float32", "bfloat16"]
     assert set(report["workloads"]["mnist"]["contenders"]) == {"skae", "bf16"}
@@ -276,23 +210,10 @@ def test_speed_runs_bf16_where_it_is_native(speed, tmp_path, monkeypatch):
 
 
 def test_speed_can_give_the_baselines_the_fused_kernel(speed, tmp_path):
-    report = speed.main(
-        [
-            "--device",
-            "cpu",
-            "--workloads",
-            "tabular",
-            "--tabular-epochs",
-            "2",
-            "--contenders",
-            "slicing",
-            "dataloader",
-            "--fused-baselines",
-            "--repeats",
-            "1",
-            "--out",
-            str(tmp_path),
-        ]
+    report = run_speed(
+        speed,
+        tmp_path,
+        "--workloads tabular --contenders slicing dataloader --fused-baselines",
     )
     tabular = report["workloads"]["tabular"]
     assert tabular["baseline_adam"] == "fused"

@@ -1,10 +1,10 @@
 """The README's first snippet runs as pasted; the Benchmarks page shows the committed JSON."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
+from _scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -21,12 +21,7 @@ def test_readme_first_python_block_runs_as_pasted():
 
 @pytest.fixture(scope="module")
 def page():
-    spec = importlib.util.spec_from_file_location(
-        "benchmark_results", ROOT / "docs" / "benchmark_results.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("docs/benchmark_results.py")
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,5 @@
 """Data too large for one piece: batched inference, memmap chunks, host-side data."""
 
-import importlib.util
 import json
 import math
 import tracemalloc
@@ -10,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from _reliability_cases import ESTIMATORS, FAST, estimator_id, make_data
+from _scripts import load_script
 from sklearn.base import clone
 
 from skae import AutoencoderTransformer, _training
@@ -213,10 +213,7 @@ def test_cuda_fit_streaming_from_host_memory_equals_on_device_fit(monkeypatch):
 
 
 def test_memory_benchmark_smoke_run(tmp_path, capsys):
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "memory.py"
-    spec = importlib.util.spec_from_file_location("memory_benchmark", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_script("benchmarks/memory.py")
     assert "Usage:" in bench.__doc__
 
     bench.main(
@@ -240,10 +237,7 @@ def test_memory_benchmark_smoke_run(tmp_path, capsys):
 
 
 def test_scale_out_benchmark_streams_each_size_in_a_fresh_process(tmp_path, capsys):
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "scale_out.py"
-    spec = importlib.util.spec_from_file_location("scale_out_benchmark", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_script("benchmarks/scale_out.py")
     assert "Usage:" in bench.__doc__
 
     data_dir = tmp_path / "data"
