@@ -28,12 +28,13 @@ _PARAMETERS = """n_components : int or float, default=2
         share of the training data's variance, takes the smallest prefix whose
         explained variance (``nested_explained_variance_``, on the validation
         rows with ``early_stopping``) reaches the share (the whole code if
-        none does), cuts the network to that width and fine-tunes it for a
-        quarter of the epochs, nested only if ``nested=True``. The width is
-        ``n_components_``. ``partial_fit`` chooses it on its first call, from
-        that call's epoch on its chunk, and does not fine-tune; later calls
-        and ``warm_start`` fits train the cut model. Not with
-        ``sparsity="topk"``.
+        none does), cuts the network to that width and trains it further,
+        nested only if ``nested=True``. The nested code trains for the first
+        quarter of ``max_epochs`` and the cut model for the rest, so the fit
+        runs as many epochs as a plain one. The width is ``n_components_``.
+        ``partial_fit`` chooses it on its first call, from that call's epoch
+        on its chunk; later calls and ``warm_start`` fits train the cut
+        model. Not with ``sparsity="topk"``.
 
     nested : bool, default=False
         Whether to train the code nested, so that each prefix of it is itself

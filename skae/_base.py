@@ -41,9 +41,16 @@ _SEED_HIGH = np.iinfo(np.int32).max
 # float64 data offset by up to 10**9 ranges, and for float32 data offset by a few.
 _UNIT_ROUNDING = 4 * float(np.finfo(np.float32).eps)
 
-# A fit with a float n_components fine-tunes the model cut to its chosen width
-# for this share of its epochs (see _truncate).
-_FINE_TUNE_SHARE = 0.25
+# A fit with a float n_components trains the nested code for this share of its
+# epochs, then the model cut to the chosen width (see _truncate) for the rest.
+# Measured on the digits (n_components=0.9, 100 epochs, widest 21 units, one
+# seed, 1 thread on 2 loaded cores; test MSE over a dedicated fit at the
+# chosen width; time over a plain fit at 21 units): nested for all epochs and
+# a quarter more to fine-tune: 15 units, 1.061, 3.3x; a half and a half: 15,
+# 1.038, 2.4x; 0.3 and 1.0: 16, 0.989, 1.95x; a quarter and three quarters:
+# 17, 0.997, 1.8x. The shorter nested stage picks a unit or two more, but the
+# whole fit runs the epochs of one plain fit and ends as good as a dedicated one.
+_SEARCH_SHARE = 0.25
 # The prefix curve of a nested fit is measured on at most this many rows.
 _CURVE_ROWS = 10_000
 
@@ -285,12 +292,13 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             _prefixes(self.n_components_) if self.nested or choose_width else None
         )
         keep_start = not incremental and X_val is None and self._plain_objective(corrupt)
+        search_epochs = max_epochs if incremental else math.ceil(_SEARCH_SHARE * max_epochs)
         try:
             converged = _training.fit_loop(
                 self,
                 X_train,
                 X_val,
-                max_epochs,
+                search_epochs if choose_width else max_epochs,
                 batch_size,
                 generator,
                 corrupt,
@@ -317,13 +325,13 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                     _prefixes(self.n_components_) if self.nested else None
                 )
                 if not incremental:
-                    # The cut model starts from the nested fit's prefix, close to
-                    # its optimum: a short schedule brings it to a dedicated fit's.
+                    # The cut model starts from the nested fit's prefix; the rest
+                    # of the epochs bring it to a dedicated fit's quality.
                     converged = _training.fit_loop(
                         self,
                         X_train,
                         X_val,
-                        max(1, math.ceil(_FINE_TUNE_SHARE * max_epochs)),
+                        max(1, max_epochs - search_epochs),
                         batch_size,
                         generator,
                         corrupt,
