@@ -31,7 +31,8 @@ _PARAMETERS = """n_components : int or float, default=2
         none does), cuts the network to that width and trains it further,
         nested only if ``nested=True``. The nested code trains for the first
         quarter of ``max_epochs`` and the cut model for the rest, so the fit
-        runs as many epochs as a plain one. The width is ``n_components_``.
+        runs as many epochs as a plain one. The width is ``n_components_``;
+        ``hidden_layer_sizes="auto"`` sizes the layers for the widest code.
         ``partial_fit`` chooses it on its first call, from that call's epoch
         on its chunk; later calls and ``warm_start`` fits train the cut
         model. Not with ``sparsity="topk"``.
