@@ -723,7 +723,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 #   units, or training each unit only through the smallest prefix holding it
 #   (earlier units detached from the larger prefixes' losses: 1.35 1.44 1.46
 #   1.43 1.55). A decoder refitted on the first 2 units of the nested code
-#   reached 1.20 times a dedicated fit's error where the one refitted on
+#   reached 1.26 times a dedicated fit's error where the one refitted on
 #   the dedicated code reached 1.05: most of the gap is in the encoder.
 # - a plain fit from the PCA start, for reference: 1.45 1.68 1.83 1.92 1.00.
 # The harmonic mean on the powers of two, from the PCA start, has the smallest
