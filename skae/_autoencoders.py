@@ -21,8 +21,32 @@ from ._network import principal_components
 from .noise import NOISES
 from .penalties import PENALTIES, contraction_exact, contraction_projected
 
-_PARAMETERS = """n_components : int, default=2
-        Number of code units (the latent size).
+_PARAMETERS = """n_components : int or float, default=2
+        Number of code units (the latent size). A float in (0, 1) is a share
+        of the variance, as for :class:`~sklearn.decomposition.PCA`: the fit
+        trains a nested code (see ``nested``) as wide as PCA needs for that
+        share of the training data's variance, takes the smallest prefix whose
+        explained variance (``nested_explained_variance_``, on the validation
+        rows with ``early_stopping``) reaches the share (the whole code if
+        none does), cuts the network to that width and trains it further,
+        nested only if ``nested=True``. The nested code trains for the first
+        quarter of ``max_epochs`` and the cut model for the rest, so the fit
+        runs as many epochs as a plain one. The width is ``n_components_``;
+        ``hidden_layer_sizes="auto"`` sizes the layers for the widest code.
+        ``partial_fit`` chooses it on its first call, from that call's epoch
+        on its chunk; later calls and ``warm_start`` fits train the cut
+        model. Not with ``sparsity="topk"``.
+
+    nested : bool, default=False
+        Whether to train the code nested, so that each prefix of it is itself
+        a good code: the reconstruction loss is the mean of the losses of
+        decoding the first m units alone (the others set to zero) for m = 1,
+        2, 4, ... up to ``n_components``, with the variant's noise or penalty
+        as before. ``nested_explained_variance_`` then gives the explained
+        variance of every prefix, the counterpart of PCA's cumulative
+        ``explained_variance_ratio_``, from one fit. Costs one decoder pass per
+        prefix size in training. Not with ``sparsity="topk"``, whose
+        choice of units a prefix would change.
 
     hidden_layer_sizes : array-like of int or "auto", default="auto"
         Hidden widths of the encoder's nonlinear part; the decoder mirrors
@@ -175,8 +199,23 @@ _ATTRIBUTES = """n_features_in_ : int
     n_components_ : int
         Width of the fitted code: the columns of ``transform``'s output, of
         ``inverse_transform``'s input and of ``get_feature_names_out``. It is
-        ``n_components`` at the last fresh fit; changing the parameter
-        afterwards does not change the fitted model.
+        ``n_components`` at the last fresh fit (the chosen width for a float);
+        changing the parameter afterwards does not change the fitted model.
+
+    nested_explained_variance_ : ndarray of shape (n_widths,)
+        After a nested fit, entry ``m - 1`` is the explained variance (R²) of
+        reconstructing from the first m code units with the others set to
+        zero: one minus the squared reconstruction error (``-score`` times
+        the number of entries) over the squared deviations from the column
+        means, as ``r2_score(X, X_hat, multioutput="variance_weighted")``. For
+        PCA's reconstructions on its training data this is the cumulative
+        ``explained_variance_ratio_``. It is measured on the validation rows
+        with ``early_stopping``, else on the training rows (at most 10,000 of
+        them, evenly spaced), after each ``fit`` or ``partial_fit``.
+        ``n_widths`` is ``n_components_``; for a float ``n_components`` this
+        is the curve of the wider nested fit the width was chosen from (kept
+        by later ``partial_fit`` and ``warm_start`` fits), and ``n_widths`` is
+        that fit's width. Absent after a fit that is not nested.
 
     module_ : torch.nn.Module
         The fitted network, in scaled units: ``module_.encode`` maps centred,
@@ -199,14 +238,17 @@ _ATTRIBUTES = """n_features_in_ : int
         ``"auto"`` resolved.
 
     loss_curve_ : list of float
-        Training loss after each epoch, in scaled units.
+        Training loss after each epoch, in scaled units (for a nested fit,
+        the harmonic mean of the losses of its prefixes m = 1, 2, 4, ...).
 
     best_loss_ : float
         Lowest training loss reached.
 
     validation_scores_ : list of float or None
         With ``early_stopping``, the score (negative mean squared error, in
-        the data's units) of the held-out data after each epoch.
+        the data's units) of the held-out data after each epoch; for a nested
+        fit, minus the harmonic mean of the errors of the trained prefixes,
+        the clean counterpart of its training loss.
 
     best_validation_score_ : float or None
         Best of ``validation_scores_``.
@@ -325,6 +367,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
         self,
         n_components=2,
         *,
+        nested=False,
         noise="masking",
         noise_level=0.2,
         hidden_layer_sizes="auto",
@@ -466,6 +509,7 @@ class SparseAutoencoder(BaseAutoencoder):
         self,
         n_components=2,
         *,
+        nested=False,
         sparsity="kl",
         sparsity_target=0.05,
         sparsity_weight=0.1,
@@ -496,6 +540,13 @@ class SparseAutoencoder(BaseAutoencoder):
         _store_params(self, locals())
 
     def _check_params(self):
+        if self.sparsity == "topk" and (self.nested or isinstance(self.n_components, float)):
+            raise ValueError(
+                "sparsity='topk' cannot be trained nested (nested=True or a float "
+                "n_components): it keeps the k largest units of the whole code, "
+                "which cutting the code to a prefix would change. Use sparsity='l1' "
+                "or 'kl', or an int n_components with nested=False."
+            )
         if self.sparsity == "topk" and self.k is not None and self.k > self.n_components:
             raise ValueError(f"k={self.k} must be at most n_components={self.n_components}.")
 
@@ -576,6 +627,7 @@ class ContractiveAutoencoder(BaseAutoencoder):
         self,
         n_components=2,
         *,
+        nested=False,
         contraction_weight=0.1,
         jacobian="auto",
         hidden_layer_sizes="auto",
@@ -727,6 +779,7 @@ class VariationalAutoencoder(BaseAutoencoder):
         self,
         n_components=2,
         *,
+        nested=False,
         beta=1.0,
         hidden_layer_sizes="auto",
         activation="relu",
@@ -758,6 +811,13 @@ class VariationalAutoencoder(BaseAutoencoder):
 
     def _initialize(self, X, X_val, architecture):
         super()._initialize(X, X_val, architecture)
+        self._set_noise_variance(X, X_val)
+
+    def _truncate(self, width, X, X_val):
+        super()._truncate(width, X, X_val)
+        self._set_noise_variance(X, X_val)
+
+    def _set_noise_variance(self, X, X_val):
         # Probabilistic PCA's noise variance, on the rows the PCA start sees.
         _, _, spread = principal_components(
             X, X.shape[1], *(() if X_val is None else (X_val,))

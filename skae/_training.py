@@ -361,15 +361,73 @@ def batched_inference(fn, X, mean, scale, device, rows, out_width, finish=None):
     return out
 
 
-def objective(module, batch, loss, corrupt, encode, generator):
+def _prefix_losses(raw, target, loss, output_layer):
+    """The loss of each prefix: ``raw`` holds one decoded batch per prefix."""
+    if loss == "bce":
+        values = F.binary_cross_entropy_with_logits(
+            raw, target.expand_as(raw), reduction="none"
+        )
+    else:
+        values = (output_layer(raw) - target) ** 2
+    return values.mean(dim=(1, 2))
+
+
+def prefix_codes(code, sizes):
+    """One copy of ``code`` per prefix size m, with the units from m on set to zero.
+
+    Returns a tensor of shape (len(sizes) * n_rows, n_components), the copies
+    one after the other: a model cut to its first m units decodes its code
+    exactly as the full decoder decodes the m-th copy.
+    """
+    n_components = code.shape[1]
+    sizes = torch.as_tensor(sizes, device=code.device)
+    keep = torch.arange(n_components, device=code.device) < sizes[:, None]
+    return (code[None] * keep[:, None, :].to(code.dtype)).reshape(-1, n_components)
+
+
+def prefix_losses(module, code, target, loss, sizes):
+    """The loss of decoding each prefix of ``code`` of the sizes ``sizes``.
+
+    All prefixes are decoded in one pass over a stacked batch.
+    """
+    raw = module.decode_raw(prefix_codes(code, sizes)).reshape(len(sizes), *target.shape)
+    return _prefix_losses(raw, target, loss, module.output_layer)
+
+
+def harmonic_mean(losses):
+    """The harmonic mean of the prefixes' losses, the nested training loss.
+
+    Its gradient is that of the mean of their logarithms: each prefix counts
+    by its relative improvement, so the wide prefixes, whose errors are many
+    times smaller, are not drowned out by the narrow ones (the measurements
+    are at ``skae._base._prefixes``). Losses below a thousandth of the
+    largest count as that, so that a prefix that reconstructs exactly does
+    not take all the weight.
+    """
+    floor = (losses.detach().max() * 1e-3).clamp_min(torch.finfo(losses.dtype).tiny)
+    weights = 1.0 / torch.maximum(losses.detach(), floor)
+    return losses @ (weights / weights.sum())
+
+
+def nested_loss(module, code, target, loss, sizes):
+    """The loss of a nested code: :func:`harmonic_mean` of its prefixes' losses."""
+    return harmonic_mean(prefix_losses(module, code, target, loss, sizes))
+
+
+def objective(module, batch, loss, corrupt, encode, generator, prefixes=None):
     """The training loss of one batch: reconstruct the clean batch from its corruption.
 
     ``encode(inputs, generator)`` returns the code of the (corrupted) inputs and
-    a penalty to add to the loss, or None.
+    a penalty to add to the loss, or None. With ``prefixes`` (the sizes m of the
+    code's prefixes) the reconstruction loss is that of decoding each prefix
+    alone, combined by :func:`nested_loss`: the code is trained nested.
     """
     inputs = batch if corrupt is None else corrupt(batch, generator)
     code, extra = encode(inputs, generator)
-    value = LOSSES[loss](module.decode_raw(code), batch, module.output_layer)
+    if prefixes is None:
+        value = LOSSES[loss](module.decode_raw(code), batch, module.output_layer)
+    else:
+        value = nested_loss(module, code, batch, loss, prefixes)
     return value if extra is None else value + extra
 
 
@@ -379,7 +437,13 @@ def train_step(est, batch, generator, corrupt, scheduler=None):
     optimizer.zero_grad(set_to_none=True)
     with _autocast(est):
         loss = objective(
-            est.module_, batch, est.loss, corrupt, est._encode_with_penalty, generator
+            est.module_,
+            batch,
+            est.loss,
+            corrupt,
+            est._encode_with_penalty,
+            generator,
+            est._training_prefixes,
         )
     loss.backward()
     optimizer.step()
@@ -411,23 +475,70 @@ def run_epoch(est, X, batch_size, generator, corrupt=None, scheduler=None):
 
 
 def validation_loss(est, X_val):
-    """Mean squared reconstruction error of the clean ``X_val``, in scaled units."""
+    """Mean squared reconstruction error of the clean ``X_val``, in scaled units.
+
+    For a nested fit, the weighted mean over the trained prefixes, the
+    clean counterpart of its training loss.
+    """
     return reconstruction_loss(est, X_val, "mse")
 
 
 def reconstruction_loss(est, X, loss):
-    """The loss ``loss`` of reconstructing the clean rows of ``X``, in scaled units."""
+    """The loss ``loss`` of reconstructing the clean rows of ``X``, in scaled units.
+
+    A nested fit (``est._training_prefixes``) measures its own objective, the
+    harmonic mean of its prefixes' losses over all of ``X``.
+    """
     module = est.module_
     module.eval()
+    prefixes = est._training_prefixes
     rows = inference_rows(module)
+    if prefixes is not None:
+        rows = max(1, rows // len(prefixes))
     total = 0.0
     with float32_inference():
         for start in range(0, X.shape[0], rows):
             batch = X[start : start + rows].to(est.device_)
-            _, raw = module(batch)
-            value = LOSSES[loss](raw, batch, module.output_layer)
-            total += float(value) * batch.shape[0]
-    return total / X.shape[0]
+            if prefixes is None:
+                _, raw = module(batch)
+                value = LOSSES[loss](raw, batch, module.output_layer)
+            else:
+                value = prefix_losses(module, module.encode(batch), batch, loss, prefixes)
+            total = total + value.double() * batch.shape[0]
+    total = total / X.shape[0]
+    return float(total if prefixes is None else harmonic_mean(total))
+
+
+def prefix_explained_variance(est, X):
+    """R² of reconstructing the clean rows of ``X`` from each prefix of the code.
+
+    Entry ``m - 1`` is for the first m units, with the others set to zero:
+    one minus the squared error summed over ``X``'s entries over their
+    squared deviations from ``X``'s column means (``r2_score``'s
+    ``multioutput="variance_weighted"``), which for PCA's reconstructions is
+    the cumulative ``explained_variance_ratio_`` on the data it was fitted to.
+    """
+    module = est.module_
+    module.eval()
+    n_components = est.n_components_
+    rows = max(1, inference_rows(module) // n_components)
+    sizes = range(1, n_components + 1)
+    errors = torch.zeros(n_components, dtype=torch.float64)
+    total = torch.zeros(X.shape[1], dtype=torch.float64)
+    squares = torch.zeros(X.shape[1], dtype=torch.float64)
+    with float32_inference():
+        for start in range(0, X.shape[0], rows):
+            batch = X[start : start + rows].to(est.device_)
+            codes = prefix_codes(module.encode(batch), sizes)
+            out = module.decode(codes).reshape(n_components, *batch.shape)
+            errors += ((out - batch) ** 2).sum(dim=(1, 2)).double().cpu()
+            batch = batch.double().cpu()
+            total += batch.sum(dim=0)
+            squares += (batch**2).sum(dim=0)
+    deviations = float((squares - total**2 / X.shape[0]).sum())
+    if not deviations > 0:
+        return np.where(errors.numpy() > 0, 0.0, 1.0)
+    return 1.0 - errors.numpy() / deviations
 
 
 def snapshot(module):

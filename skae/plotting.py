@@ -364,6 +364,74 @@ def plot_loss_curve(est, ax=None):
     return ax.figure
 
 
+def plot_nested_explained_variance(est, pca=None, ax=None):
+    """Plot a nested fit's explained variance against its code width, beside PCA's.
+
+    Draws ``nested_explained_variance_``: for each m, the share of the
+    variance reconstructed from the first m code units alone. A fitted
+    :class:`~sklearn.decomposition.PCA` adds its cumulative
+    ``explained_variance_ratio_``, the same quantity for its first m
+    components (on its own training data). For a float ``n_components``, a
+    dashed line marks the share asked for and a dotted one the width chosen.
+
+    Parameters
+    ----------
+    est : estimator
+        A skae autoencoder fitted with ``nested=True`` or a float
+        ``n_components``.
+    pca : PCA, default=None
+        A fitted PCA to compare with.
+    ax : Axes, default=None
+        Where to draw; a new figure when ``None``.
+
+    Returns
+    -------
+    fig : Figure
+        The figure holding ``ax``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.decomposition import PCA
+    >>> from skae import AutoencoderTransformer
+    >>> from skae.plotting import plot_nested_explained_variance
+    >>> X = load_digits().data
+    >>> ae = AutoencoderTransformer(n_components=8, nested=True, max_epochs=3,
+    ...                             random_state=0).fit(X)
+    >>> fig = plot_nested_explained_variance(ae, PCA(8).fit(X))
+    >>> [line.get_label() for line in fig.axes[0].lines]
+    ['AutoencoderTransformer (nested)', 'PCA']
+    """
+    check_is_fitted(est)
+    if not hasattr(est, "nested_explained_variance_"):
+        raise ValueError(
+            f"{type(est).__name__} was not fitted nested: fit it with nested=True "
+            "or a float n_components to plot its nested_explained_variance_."
+        )
+    ax = _new_axes(ax)
+    curve = np.asarray(est.nested_explained_variance_, dtype=float)
+    widths = np.arange(1, curve.size + 1)
+    ax.plot(widths, curve, marker=".", label=f"{type(est).__name__} (nested)")
+    if pca is not None:
+        check_is_fitted(pca)
+        ratios = np.cumsum(pca.explained_variance_ratio_)
+        ax.plot(np.arange(1, ratios.size + 1), ratios, marker=".", label="PCA")
+    share = est.n_components
+    if isinstance(share, float):
+        ax.axhline(share, color="0.4", linestyle="--", label=f"share asked ({share:g})")
+        ax.axvline(
+            est.n_components_,
+            color="0.4",
+            linestyle=":",
+            label=f"width chosen ({est.n_components_})",
+        )
+    ax.set_xlabel("code units kept (m)")
+    ax.set_ylabel("explained variance (R²)")
+    ax.legend(loc="lower right")
+    ax.set_title(f"{type(est).__name__}: the first m units of one fit")
+    return ax.figure
+
+
 # Weights ---------------------------------------------------------------------
 
 

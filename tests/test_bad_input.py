@@ -146,7 +146,8 @@ def test_transform_with_other_feature_names_rejected():
 # Every parameter with values its constraint must reject: wrong type, and each
 # side of each interval.
 INVALID_VALUES = {
-    "n_components": [0, -1, 2.5, "2", None],
+    "n_components": [0, -1, 2.5, 0.0, 1.0, "2", None],
+    "nested": ["yes", 1, None],
     "hidden_layer_sizes": [8, "abc", None],
     "activation": ["identity", "swish", None],
     "output_activation": ["relu", None],

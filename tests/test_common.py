@@ -32,6 +32,8 @@ ESTIMATORS = [
     AutoencoderOutlierDetector(AutoencoderTransformer(**_FAST)),
     AutoencoderOutlierDetector(PCA(1), error="standardized", contamination=0.1),
     VariationalAutoencoder(**_FAST),
+    AutoencoderTransformer(nested=True, **_FAST),
+    DenoisingAutoencoder(n_components=0.5, **_FAST),
 ]
 
 

@@ -28,6 +28,7 @@ from skae.plotting import (  # noqa: E402
     plot_kernels,
     plot_latent_space,
     plot_loss_curve,
+    plot_nested_explained_variance,
     plot_pca_vs_ae,
     plot_reconstructions,
 )
@@ -489,3 +490,21 @@ def test_live_reconstruction_bad_image_shape(X):
     est = AutoencoderTransformer(callbacks=[LiveReconstruction(X[:4], (8, 7))], **_FAST)
     with pytest.raises(ValueError, match="image_shape"):
         est.fit(X)
+
+
+# plot_nested_explained_variance ---------------------------------------------
+
+
+def test_nested_curve_beside_pca(X):
+    est = AutoencoderTransformer(n_components=0.5, **_FAST).fit(X)
+    pca = PCA(4).fit(X)
+    ax = plot_nested_explained_variance(est, pca).axes[0]
+    curve, pca_line, share, width = ax.get_lines()
+    np.testing.assert_allclose(curve.get_ydata(), est.nested_explained_variance_)
+    np.testing.assert_allclose(pca_line.get_ydata(), np.cumsum(pca.explained_variance_ratio_))
+    assert share.get_ydata()[0] == 0.5 and width.get_xdata()[0] == est.n_components_
+
+
+def test_nested_curve_needs_a_nested_fit(ae):
+    with pytest.raises(ValueError, match="was not fitted nested"):
+        plot_nested_explained_variance(ae)

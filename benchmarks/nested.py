@@ -1,0 +1,263 @@
+"""One fit for every latent size: nested codes and n_components as a share of variance.
+
+Three measurements (issue 17), all on held-out data:
+
+- ``prefixes``: one ``nested=True`` fit at ``--max-width`` units; for each m in
+  ``--widths``, the test error of reconstructing from its first m units (the
+  others set to zero) over that of a dedicated fit at m with the same settings
+  (target: within 10%, stretch 5%). Also the fit time of the nested fit over a
+  plain one at the same width.
+- ``share``: ``n_components=--share``: the width it chooses, its test error over
+  a dedicated fit at that width (target: within 2%), and its fit time over a
+  plain fit at the widest width it trained (PCA's width for the share; target:
+  at most 2x).
+- ``pca``: the same fit against ``PCA(n_components=--share)``: units needed, and
+  test R² (one minus the squared error over the squared deviations from the
+  test data's column means) beside training R².
+
+Data: scikit-learn's 8x8 digits (pixels / 16, 75% / 25% split), widths up to 32;
+with ``--data-home``, MNIST's 60,000 training and 10,000 test images, widths up
+to 64. Each fit uses skae's defaults otherwise (``init="pca"``, cosine schedule,
+``max_epochs="auto"``), one seed. Timings are wall-clock on whatever else the
+machine is doing; the ratios are measured in the same process.
+
+Usage:
+    python benchmarks/nested.py                    # digits, a minute or two
+    python benchmarks/nested.py --quick            # smoke test, seconds
+    python benchmarks/nested.py --data-home DIR    # MNIST, about an hour on 2 cores
+    python benchmarks/nested.py --help
+
+Writes ``nested.json`` and ``nested.png`` (the nested fit's curve beside PCA's)
+to ``--out`` (default: a fresh ``benchmarks/output/nested-<timestamp>/``) and
+prints Markdown tables.
+"""
+
+import argparse
+import json
+import sys
+import time
+import warnings
+
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+
+from skae import AutoencoderTransformer
+
+from _results import add_out_argument, environment, output_folder
+
+
+def load(args):
+    """``(X_train, X_test)`` as float64 pixels in [0, 1]."""
+    if args.data_home is None:
+        X = load_digits().data / 16
+        X_train, X_test = train_test_split(X, test_size=0.25, random_state=args.seed)
+    else:
+        from skae.datasets import load_mnist
+
+        X_train, _, X_test, _ = load_mnist(args.data_home, return_X_y=True)
+    if args.quick:
+        X_train, X_test = X_train[:300], X_test[:100]
+    return np.asarray(X_train, dtype=np.float64), np.asarray(X_test, dtype=np.float64)
+
+
+def r2(X, X_hat):
+    """Explained variance of a reconstruction, over ``X``'s own column means.
+
+    Examples
+    --------
+    >>> X = np.array([[0.0, 1.0], [2.0, 3.0]])
+    >>> r2(X, X), r2(X, np.ones((2, 2)) * X.mean(axis=0))
+    (1.0, 0.0)
+    """
+    return float(1 - ((X - X_hat) ** 2).sum() / ((X - X.mean(axis=0)) ** 2).sum())
+
+
+def prefix_error(est, X, m):
+    """Mean squared error of reconstructing ``X`` from the first ``m`` code units."""
+    Z = est.transform(X)
+    Z[:, m:] = 0
+    return float(((est.inverse_transform(Z) - X) ** 2).mean())
+
+
+def timed_fit(est, X):
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X)
+    seconds = time.perf_counter() - start
+    # Progress: MNIST runs for long.
+    print(
+        f"  n_components={est.n_components} nested={est.nested}: "
+        f"{est.n_components_} units, {seconds:.1f} s",
+        flush=True,
+    )
+    return est, seconds
+
+
+def model(args, n_components, **params):
+    params = {"max_epochs": args.max_epochs, **params}
+    return AutoencoderTransformer(
+        n_components, device=args.device, random_state=args.seed, **params
+    )
+
+
+def prefixes(args, X_train, X_test):
+    nested, nested_time = timed_fit(model(args, args.max_width, nested=True), X_train)
+    plain, plain_time = timed_fit(model(args, args.max_width), X_train)
+    records = []
+    for m in args.widths:
+        dedicated = plain if m == args.max_width else timed_fit(model(args, m), X_train)[0]
+        records.append(
+            {
+                "m": m,
+                "nested_mse": prefix_error(nested, X_test, m),
+                "dedicated_mse": prefix_error(dedicated, X_test, m),
+                "plain_prefix_mse": prefix_error(plain, X_test, m),
+            }
+        )
+        records[-1]["ratio"] = records[-1]["nested_mse"] / records[-1]["dedicated_mse"]
+    return nested, {
+        "width": args.max_width,
+        "nested_seconds": nested_time,
+        "plain_seconds": plain_time,
+        "time_ratio": nested_time / plain_time,
+        "records": records,
+    }
+
+
+def share(args, X_train, X_test):
+    chosen, chosen_time = timed_fit(model(args, args.share), X_train)
+    width, widest = chosen.n_components_, chosen.nested_explained_variance_.size
+    dedicated = timed_fit(model(args, width), X_train)[0]
+    _, plain_time = timed_fit(model(args, widest), X_train)
+    chosen_mse = float(-chosen.score(X_test))
+    dedicated_mse = float(-dedicated.score(X_test))
+    pca = PCA(args.share, random_state=args.seed).fit(X_train)
+
+    def reconstruct(est, X):
+        return est.inverse_transform(est.transform(X))
+
+    return (
+        chosen,
+        pca,
+        {
+            "share": args.share,
+            "width": width,
+            "widest": widest,
+            "mse": chosen_mse,
+            "dedicated_mse": dedicated_mse,
+            "ratio": chosen_mse / dedicated_mse,
+            "seconds": chosen_time,
+            "plain_widest_seconds": plain_time,
+            "time_ratio": chosen_time / plain_time,
+            "curve": chosen.nested_explained_variance_.tolist(),
+            "ae_test_r2": r2(X_test, reconstruct(chosen, X_test)),
+            "ae_train_r2": r2(X_train, reconstruct(chosen, X_train)),
+            "pca_width": int(pca.n_components_),
+            "pca_test_r2": r2(X_test, reconstruct(pca, X_test)),
+            "pca_train_r2": r2(X_train, reconstruct(pca, X_train)),
+        },
+    )
+
+
+def plot(nested, chosen, X_train, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from skae.plotting import plot_nested_explained_variance
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
+    width = nested.n_components_
+    plot_nested_explained_variance(nested, PCA(width).fit(X_train), ax=axes[0])
+    plot_nested_explained_variance(chosen, ax=axes[1])
+    axes[1].set_title(f"n_components={chosen.n_components}: {chosen.n_components_} units")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-home", default=None, help="MNIST folder (default: digits)")
+    parser.add_argument("--quick", action="store_true", help="a tiny smoke run")
+    parser.add_argument("--max-width", type=int, default=None, help="32 digits, 64 MNIST")
+    parser.add_argument("--widths", type=int, nargs="+", default=None)
+    parser.add_argument("--share", type=float, default=0.9)
+    parser.add_argument("--max-epochs", default="auto")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--seed", type=int, default=0)
+    add_out_argument(parser, "nested.json and nested.png")
+    args = parser.parse_args(argv)
+    if args.max_width is None:
+        args.max_width = 8 if args.quick else (32 if args.data_home is None else 64)
+    if args.widths is None:
+        args.widths = [m for m in (2, 4, 8, 16, 32, 64) if m <= args.max_width]
+    if args.max_epochs != "auto":
+        args.max_epochs = int(args.max_epochs)
+    elif args.quick:
+        args.max_epochs = 3
+    out = output_folder(args.out, "nested")
+
+    X_train, X_test = load(args)
+    # One-time costs (torch's first kernels, thread pools) stay out of the timings.
+    timed_fit(model(args, 2, max_epochs=1), X_train[:100])
+    nested, prefix_report = prefixes(args, X_train, X_test)
+    chosen, pca, share_report = share(args, X_train, X_test)
+    report = {
+        "meta": {
+            "data": "digits" if args.data_home is None else "mnist",
+            "n_train": X_train.shape[0],
+            "n_test": X_test.shape[0],
+            "max_epochs": args.max_epochs,
+            "seed": args.seed,
+            "environment": environment(args.device, argv),
+        },
+        "prefixes": prefix_report,
+        "share": share_report,
+    }
+    (out / "nested.json").write_text(json.dumps(report, indent=2))
+    plot(nested, chosen, X_train, out / "nested.png")
+
+    print(f"\nPrefixes of one nested fit at {args.max_width} units (test MSE):\n")
+    print("| m | nested prefix | dedicated fit | ratio | plain fit's prefix |")
+    print("|---|---|---|---|---|")
+    for r in prefix_report["records"]:
+        print(
+            f"| {r['m']} | {r['nested_mse']:.4g} | {r['dedicated_mse']:.4g} | "
+            f"{r['ratio']:.3f} | {r['plain_prefix_mse']:.4g} |"
+        )
+    print(
+        f"\nFit time nested / plain at {args.max_width} units: "
+        f"{prefix_report['nested_seconds']:.1f} s / {prefix_report['plain_seconds']:.1f} s"
+        f" = {prefix_report['time_ratio']:.2f}"
+    )
+    s = share_report
+    print(f"\nn_components={s['share']} (test):\n")
+    print("| model | units | test MSE | test R² | train R² | fit s |")
+    print("|---|---|---|---|---|---|")
+    print(
+        f"| share | {s['width']} (of {s['widest']}) | {s['mse']:.4g} | "
+        f"{s['ae_test_r2']:.4f} | {s['ae_train_r2']:.4f} | {s['seconds']:.1f} |"
+    )
+    print(f"| dedicated at {s['width']} | {s['width']} | {s['dedicated_mse']:.4g} | | | |")
+    print(
+        f"| plain at {s['widest']} | {s['widest']} | | | | {s['plain_widest_seconds']:.1f} |"
+    )
+    print(
+        f"| PCA({s['share']}) | {s['pca_width']} | | {s['pca_test_r2']:.4f} | "
+        f"{s['pca_train_r2']:.4f} | |"
+    )
+    print(
+        f"\nshare / dedicated test MSE: {s['ratio']:.3f}; time share / plain at the widest: "
+        f"{s['time_ratio']:.2f}"
+    )
+    print(f"\nnested: wrote {out}")
+    return report
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,34 @@
+"""Smoke run of benchmarks/nested.py."""
+
+import doctest
+import importlib.util
+import json
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "nested.py"
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("bench_nested", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quick_run_writes_json_table_and_plot(tmp_path, capsys):
+    bench = _load()
+    assert "Usage:" in bench.__doc__
+    assert doctest.testmod(bench).failed == 0
+    bench.main(["--quick", "--max-width", "4", "--share", "0.5", "--out", str(tmp_path)])
+    report = json.loads((tmp_path / "nested.json").read_text())
+    assert report["meta"]["data"] == "digits" and report["meta"]["n_train"] == 300
+    records = report["prefixes"]["records"]
+    assert [r["m"] for r in records] == [2, 4]
+    for r in records:
+        assert r["ratio"] == r["nested_mse"] / r["dedicated_mse"] > 0
+    share = report["share"]
+    assert 1 <= share["width"] <= share["widest"] == len(share["curve"])
+    assert share["pca_width"] >= 1 and share["time_ratio"] > 0
+    assert (tmp_path / "nested.png").stat().st_size > 0
+    out = capsys.readouterr().out
+    assert "| 2 |" in out and str(tmp_path) in out

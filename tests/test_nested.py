@@ -1,0 +1,197 @@
+"""Nested codes (nested=True) and n_components as a share of variance."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skae import (
+    AutoencoderTransformer,
+    ContractiveAutoencoder,
+    DenoisingAutoencoder,
+    SparseAutoencoder,
+    VariationalAutoencoder,
+    _training,
+)
+from skae.serving import export_decoder, export_encoder
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+# Enough steps (10 per epoch) for a code to take shape, on a small network.
+_FAST = dict(
+    hidden_layer_sizes=(16,),
+    batch_size=40,
+    learning_rate=1e-2,
+    max_epochs=30,
+    device="cpu",
+    random_state=0,
+)
+
+
+@pytest.fixture(scope="module")
+def X():
+    return load_digits().data[:400]
+
+
+def _prefix_r2(est, X):
+    """R² of reconstructing ``X`` from each prefix of the code, through the public API."""
+    Z = est.transform(X)
+    deviations = ((X - X.mean(axis=0)) ** 2).sum()
+    r2 = []
+    for m in range(1, Z.shape[1] + 1):
+        Z_m = Z.copy()
+        Z_m[:, m:] = 0
+        r2.append(1 - ((est.inverse_transform(Z_m) - X) ** 2).sum() / deviations)
+    return np.array(r2)
+
+
+@pytest.mark.parametrize("nested", [True, False])
+def test_prefix_error_falls_as_m_grows_only_for_a_nested_code(X, nested):
+    # From a random start, so that only the objective orders the code. The
+    # error falls as m grows, and the first m units carry at least their
+    # share of the whole code's (the curve is above its chord, as PCA's
+    # cumulative ratio is). A plain code has no order: its first units carry
+    # little (measured: 0.02 for the first of 6 units, against 0.17 nested).
+    est = AutoencoderTransformer(6, nested=nested, init="random", **_FAST).fit(X)
+    r2 = _prefix_r2(est, X)
+    chord = r2[-1] * np.arange(1, r2.size + 1) / r2.size
+    ordered = bool(np.all(np.diff(r2) > 0) and np.all(r2[:-1] >= chord[:-1]))
+    assert ordered == nested
+    if nested:
+        # The attribute is the same curve, measured on the training rows.
+        np.testing.assert_allclose(est.nested_explained_variance_, r2, atol=1e-4)
+    else:
+        assert not hasattr(est, "nested_explained_variance_")
+
+
+def test_the_curve_is_pca_cumulative_ratio_for_a_linear_start(X):
+    # A linear network that does not move from its PCA start reconstructs as
+    # PCA: its curve is PCA's cumulative explained_variance_ratio_.
+    est = AutoencoderTransformer(
+        5, nested=True, hidden_layer_sizes=(), learning_rate=1e-12, max_epochs=1
+    ).fit(X)
+    ratios = np.cumsum(PCA(5).fit(X).explained_variance_ratio_)
+    np.testing.assert_allclose(est.nested_explained_variance_, ratios, rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "est",
+    [
+        AutoencoderTransformer(6, nested=True, **_FAST),
+        AutoencoderTransformer(6, nested=True, tied_weights=True, **_FAST),
+        VariationalAutoencoder(6, nested=True, **_FAST),
+        SparseAutoencoder(6, nested=True, sparsity="kl", **_FAST),
+    ],
+    ids=["plain", "tied", "variational", "sparse_kl"],
+)
+def test_a_cut_network_decodes_as_the_prefix_of_the_full_one(X, est):
+    est.set_params(max_epochs=3).fit(X)
+    Z = est.transform(X)
+    Z[:, 3:] = 0
+    expected = est.inverse_transform(Z)
+    # The variational model recomputes its noise variance from the scaled rows.
+    est._truncate(3, _training.to_tensor(X, est.mean_, est.scale_, est.device_), None)
+    if isinstance(est, VariationalAutoencoder):
+        assert est.module_.encoder_log_var.out_features == 3
+    assert est.n_components_ == 3
+    np.testing.assert_allclose(est.inverse_transform(est.transform(X)), expected, atol=1e-4)
+
+
+def test_a_share_of_variance_picks_the_smallest_width_reaching_it(X):
+    share = 0.6
+    est = AutoencoderTransformer(share, **_FAST).fit(X)
+    curve = est.nested_explained_variance_
+    # The nested fit is as wide as PCA needs for the share.
+    assert curve.size == PCA(share).fit(X).n_components_
+    width = est.n_components_
+    assert curve[width - 1] >= share and np.all(curve[: width - 1] < share)
+    assert width < curve.size
+    # A quarter of the epochs trains the nested code, the rest the cut model.
+    assert est.n_iter_ == 30
+    assert est.transform(X).shape == (400, width)
+    assert est.inverse_transform(np.zeros((2, width))).shape == (2, 64)
+    with pytest.raises(ValueError, match=f"expecting {width} features"):
+        est.inverse_transform(np.zeros((2, curve.size)))
+    assert len(est.get_feature_names_out()) == width
+    assert export_encoder(est).module()(_training.to_tensor(X[:2], 0, 1, "cpu")).shape == (
+        2,
+        width,
+    )
+    assert tuple(export_decoder(est).example_inputs[0][0].shape) == (2, width)
+    # The fine-tuned model still explains the share on its training data.
+    assert 1 - (-est.score(X)) / X.var(axis=0).mean() >= share
+
+
+def test_partial_fit_chooses_the_width_on_its_first_call(X):
+    est = AutoencoderTransformer(0.6, **_FAST)
+    est.partial_fit(X)
+    width, curve = est.n_components_, est.nested_explained_variance_
+    assert width <= curve.size and est.n_iter_ == 1
+    est.partial_fit(X)
+    assert est.n_components_ == width and est.n_iter_ == 2
+    assert est.nested_explained_variance_ is curve
+
+
+@pytest.fixture
+def nested_calls(monkeypatch):
+    calls = []
+    real = _training.nested_loss
+
+    def spy(*args):
+        calls.append(args[-1])
+        return real(*args)
+
+    monkeypatch.setattr(_training, "nested_loss", spy)
+    return calls
+
+
+def test_pickle_partial_fit_and_warm_start_keep_training_nested(X, nested_calls):
+    est = AutoencoderTransformer(6, nested=True, **_FAST).set_params(max_epochs=2).fit(X)
+    restored = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(
+        restored.nested_explained_variance_, est.nested_explained_variance_
+    )
+    nested_calls.clear()
+    restored.partial_fit(X)
+    assert nested_calls and set(nested_calls) == {(1, 2, 4, 6)}
+    nested_calls.clear()
+    est.set_params(warm_start=True).fit(X)
+    assert nested_calls and est.n_iter_ == 4
+    # Turning nesting off trains plainly, and the curve goes with it.
+    nested_calls.clear()
+    est.set_params(nested=False).fit(X)
+    assert not nested_calls and not hasattr(est, "nested_explained_variance_")
+
+
+def test_a_plain_fit_never_trains_nested(X, nested_calls):
+    AutoencoderTransformer(6, max_epochs=2, device="cpu").fit(X)
+    assert not nested_calls
+
+
+@pytest.mark.parametrize(
+    "Estimator", [DenoisingAutoencoder, ContractiveAutoencoder, VariationalAutoencoder]
+)
+def test_every_variant_trains_nested_with_its_own_objective(X, Estimator, nested_calls):
+    est = Estimator(6, nested=True, **_FAST).set_params(max_epochs=2).fit(X)
+    assert nested_calls and est.nested_explained_variance_.shape == (6,)
+
+
+@pytest.mark.parametrize("n_components", [1.5, 0.0, 1.0, -0.5, "0.5"])
+def test_bad_n_components_are_rejected(X, n_components):
+    with pytest.raises(InvalidParameterError, match="'n_components' parameter"):
+        AutoencoderTransformer(n_components).fit(X)
+
+
+def test_nested_must_be_a_boolean(X):
+    with pytest.raises(InvalidParameterError, match="'nested' parameter"):
+        AutoencoderTransformer(nested="yes").fit(X)
+
+
+@pytest.mark.parametrize("params", [dict(nested=True), dict(n_components=0.5)])
+def test_top_k_cannot_be_nested(X, params):
+    est = SparseAutoencoder(**{"n_components": 4, "sparsity": "topk", **params})
+    with pytest.raises(ValueError, match="sparsity='topk' cannot be trained nested"):
+        est.fit(X)
