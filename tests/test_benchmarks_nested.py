@@ -1,22 +1,13 @@
 """Smoke run of benchmarks/nested.py."""
 
 import doctest
-import importlib.util
 import json
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "nested.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("bench_nested", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from _scripts import load_script
 
 
 def test_quick_run_writes_json_table_and_plot(tmp_path, capsys):
-    bench = _load()
+    bench = load_script("benchmarks/nested.py")
     assert "Usage:" in bench.__doc__
     assert doctest.testmod(bench).failed == 0
     bench.main(["--quick", "--max-width", "4", "--share", "0.5", "--out", str(tmp_path)])
