@@ -14,6 +14,14 @@ Three measurements (issue 17), all on held-out data:
 - ``pca``: the same fit against ``PCA(n_components=--share)``: units needed, and
   test R² (one minus the squared error over the squared deviations from the
   test data's column means) beside training R².
+- ``choose``: choosing the size for ``--share`` among ``--grid-sizes`` (the last
+  five widths) by one rule, the smallest size whose held-out R² reaches the
+  share: by ``GridSearchCV`` (3-fold, R² from the cross-validated error, then a
+  refit at the chosen size) against one nested fit at the widest size with
+  ``early_stopping=True`` (R² of each prefix on its validation rows, from
+  ``nested_explained_variance_``). Target: the same size, at 4x less time or
+  better. Also the test error at the chosen size of each route (the grid's
+  refit; the nested fit's prefix, and a dedicated refit at its size).
 
 Data: scikit-learn's 8x8 digits (pixels / 16, 75% / 25% split), widths up to 32;
 with ``--data-home``, MNIST's 60,000 training and 10,000 test images, widths up
@@ -24,7 +32,8 @@ machine is doing; the ratios are measured in the same process.
 Usage:
     python benchmarks/nested.py                    # digits, a minute or two
     python benchmarks/nested.py --quick            # smoke test, seconds
-    python benchmarks/nested.py --data-home DIR    # MNIST, about an hour on 2 cores
+    python benchmarks/nested.py --data-home DIR    # MNIST, about 90 minutes on 2 cores
+    python benchmarks/nested.py --parts choose     # only the grid-search comparison
     python benchmarks/nested.py --help
 
 Writes ``nested.json`` and ``nested.png`` (the nested fit's curve beside PCA's)
@@ -42,7 +51,7 @@ import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import GridSearchCV, train_test_split
 
 from skae import AutoencoderTransformer
 
@@ -142,7 +151,6 @@ def share(args, X_train, X_test):
 
     return (
         chosen,
-        pca,
         {
             "share": args.share,
             "width": width,
@@ -163,7 +171,46 @@ def share(args, X_train, X_test):
     )
 
 
-def plot(nested, chosen, X_train, path):
+def choose(args, X_train, X_test):
+    sizes, rule = args.grid_sizes, args.share
+    variance = X_train.var(axis=0).sum()
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        grid = {"n_components": sizes}
+        search = GridSearchCV(model(args, sizes[0]), grid, cv=3, refit=False).fit(X_train)
+    # score is minus the mean squared error per entry.
+    cv_r2 = 1 + search.cv_results_["mean_test_score"] * X_train.shape[1] / variance
+    grid_size = next((m for m, r in zip(sizes, cv_r2) if r >= rule), sizes[-1])
+    grid_model, _ = timed_fit(model(args, grid_size), X_train)
+    grid_seconds = time.perf_counter() - start
+
+    nested, nested_seconds = timed_fit(
+        model(args, sizes[-1], nested=True, early_stopping=True), X_train
+    )
+    curve = nested.nested_explained_variance_
+    nested_size = next((m for m in sizes if curve[m - 1] >= rule), sizes[-1])
+    refit, refit_seconds = timed_fit(model(args, nested_size), X_train)
+    return {
+        "share": rule,
+        "sizes": list(sizes),
+        "grid_cv_r2": cv_r2.tolist(),
+        "grid_size": grid_size,
+        "grid_seconds": grid_seconds,
+        "grid_test_mse": float(-grid_model.score(X_test)),
+        "nested_validation_r2": [float(curve[m - 1]) for m in sizes],
+        "nested_size": nested_size,
+        "nested_seconds": nested_seconds,
+        "nested_prefix_test_mse": prefix_error(nested, X_test, nested_size),
+        "refit_seconds": refit_seconds,
+        "refit_test_mse": float(-refit.score(X_test)),
+        "time_ratio": grid_seconds / nested_seconds,
+        "time_ratio_with_refit": grid_seconds / (nested_seconds + refit_seconds),
+    }
+
+
+def plot(panels, path):
+    """One panel per ``(title, nested fit, PCA or None)``: the fit's prefix curve."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -171,71 +218,32 @@ def plot(nested, chosen, X_train, path):
 
     from skae.plotting import plot_nested_explained_variance
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
-    width = nested.n_components_
-    plot_nested_explained_variance(nested, PCA(width).fit(X_train), ax=axes[0])
-    plot_nested_explained_variance(chosen, ax=axes[1])
-    axes[1].set_title(f"n_components={chosen.n_components}: {chosen.n_components_} units")
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(5.5 * len(panels), 4), layout="constrained", squeeze=False
+    )
+    for ax, (title, est, pca) in zip(axes[0], panels):
+        plot_nested_explained_variance(est, pca, ax=ax)
+        ax.set_title(title)
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-home", default=None, help="MNIST folder (default: digits)")
-    parser.add_argument("--quick", action="store_true", help="a tiny smoke run")
-    parser.add_argument("--max-width", type=int, default=None, help="32 digits, 64 MNIST")
-    parser.add_argument("--widths", type=int, nargs="+", default=None)
-    parser.add_argument("--share", type=float, default=0.9)
-    parser.add_argument("--max-epochs", default="auto")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--seed", type=int, default=0)
-    add_out_argument(parser, "nested.json and nested.png")
-    args = parser.parse_args(argv)
-    if args.max_width is None:
-        args.max_width = 8 if args.quick else (32 if args.data_home is None else 64)
-    if args.widths is None:
-        args.widths = [m for m in (2, 4, 8, 16, 32, 64) if m <= args.max_width]
-    if args.max_epochs != "auto":
-        args.max_epochs = int(args.max_epochs)
-    elif args.quick:
-        args.max_epochs = 3
-    out = output_folder(args.out, "nested")
-
-    X_train, X_test = load(args)
-    # One-time costs (torch's first kernels, thread pools) stay out of the timings.
-    timed_fit(model(args, 2, max_epochs=1), X_train[:100])
-    nested, prefix_report = prefixes(args, X_train, X_test)
-    chosen, pca, share_report = share(args, X_train, X_test)
-    report = {
-        "meta": {
-            "data": "digits" if args.data_home is None else "mnist",
-            "n_train": X_train.shape[0],
-            "n_test": X_test.shape[0],
-            "max_epochs": args.max_epochs,
-            "seed": args.seed,
-            "environment": environment(args.device, argv),
-        },
-        "prefixes": prefix_report,
-        "share": share_report,
-    }
-    (out / "nested.json").write_text(json.dumps(report, indent=2))
-    plot(nested, chosen, X_train, out / "nested.png")
-
-    print(f"\nPrefixes of one nested fit at {args.max_width} units (test MSE):\n")
+def print_prefixes(p):
+    print(f"\nPrefixes of one nested fit at {p['width']} units (test MSE):\n")
     print("| m | nested prefix | dedicated fit | ratio | plain fit's prefix |")
     print("|---|---|---|---|---|")
-    for r in prefix_report["records"]:
+    for r in p["records"]:
         print(
             f"| {r['m']} | {r['nested_mse']:.4g} | {r['dedicated_mse']:.4g} | "
             f"{r['ratio']:.3f} | {r['plain_prefix_mse']:.4g} |"
         )
     print(
-        f"\nFit time nested / plain at {args.max_width} units: "
-        f"{prefix_report['nested_seconds']:.1f} s / {prefix_report['plain_seconds']:.1f} s"
-        f" = {prefix_report['time_ratio']:.2f}"
+        f"\nFit time nested / plain at {p['width']} units: "
+        f"{p['nested_seconds']:.1f} s / {p['plain_seconds']:.1f} s = {p['time_ratio']:.2f}"
     )
-    s = share_report
+
+
+def print_share(s):
     print(f"\nn_components={s['share']} (test):\n")
     print("| model | units | test MSE | test R² | train R² | fit s |")
     print("|---|---|---|---|---|---|")
@@ -255,6 +263,100 @@ def main(argv=None):
         f"\nshare / dedicated test MSE: {s['ratio']:.3f}; time share / plain at the widest: "
         f"{s['time_ratio']:.2f}"
     )
+
+
+def print_choose(c):
+    print(f"\nChoosing the size for R² >= {c['share']} among {c['sizes']}:\n")
+    print("| route | R² per size (held out) | size | seconds | test MSE at the size |")
+    print("|---|---|---|---|---|")
+    grid_r2 = " ".join(f"{r:.3f}" for r in c["grid_cv_r2"])
+    nested_r2 = " ".join(f"{r:.3f}" for r in c["nested_validation_r2"])
+    print(
+        f"| grid search, 3-fold, and refit | {grid_r2} | {c['grid_size']} | "
+        f"{c['grid_seconds']:.1f} | {c['grid_test_mse']:.4g} |"
+    )
+    print(
+        f"| one nested fit (its prefix) | {nested_r2} | {c['nested_size']} | "
+        f"{c['nested_seconds']:.1f} | {c['nested_prefix_test_mse']:.4g} |"
+    )
+    print(
+        f"| and a refit at its size | | | +{c['refit_seconds']:.1f} | "
+        f"{c['refit_test_mse']:.4g} |"
+    )
+    print(
+        f"\ngrid time / nested time: {c['time_ratio']:.2f} "
+        f"({c['time_ratio_with_refit']:.2f} with the refit)"
+    )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-home", default=None, help="MNIST folder (default: digits)")
+    parser.add_argument("--quick", action="store_true", help="a tiny smoke run")
+    parser.add_argument("--max-width", type=int, default=None, help="32 digits, 64 MNIST")
+    parser.add_argument("--widths", type=int, nargs="+", default=None)
+    parser.add_argument("--share", type=float, default=0.9)
+    parser.add_argument("--max-epochs", default="auto")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--grid-sizes", type=int, nargs="+", default=None, help="default: the last five widths"
+    )
+    parser.add_argument(
+        "--parts",
+        nargs="+",
+        choices=["prefixes", "share", "choose"],
+        default=["prefixes", "share", "choose"],
+        help="the measurements to run (share includes pca)",
+    )
+    add_out_argument(parser, "nested.json and nested.png")
+    args = parser.parse_args(argv)
+    if args.max_width is None:
+        args.max_width = 8 if args.quick else (32 if args.data_home is None else 64)
+    if args.widths is None:
+        args.widths = [m for m in (2, 4, 8, 16, 32, 64) if m <= args.max_width]
+    if args.grid_sizes is None:
+        args.grid_sizes = args.widths[-5:]
+    if args.max_epochs != "auto":
+        args.max_epochs = int(args.max_epochs)
+    elif args.quick:
+        args.max_epochs = 3
+    out = output_folder(args.out, "nested")
+
+    X_train, X_test = load(args)
+    # One-time costs (torch's first kernels, thread pools) stay out of the timings.
+    timed_fit(model(args, 2, max_epochs=1), X_train[:100])
+    report = {
+        "meta": {
+            "data": "digits" if args.data_home is None else "mnist",
+            "n_train": X_train.shape[0],
+            "n_test": X_test.shape[0],
+            "max_epochs": args.max_epochs,
+            "seed": args.seed,
+            "environment": environment(args.device, argv),
+        }
+    }
+    panels = []
+    if "prefixes" in args.parts:
+        nested, report["prefixes"] = prefixes(args, X_train, X_test)
+        pca = PCA(args.max_width).fit(X_train)
+        panels.append((f"nested=True, {args.max_width} units", nested, pca))
+    if "share" in args.parts:
+        chosen, report["share"] = share(args, X_train, X_test)
+        title = f"n_components={args.share}: {chosen.n_components_} units"
+        panels.append((title, chosen, None))
+    if "choose" in args.parts:
+        report["choose"] = choose(args, X_train, X_test)
+    (out / "nested.json").write_text(json.dumps(report, indent=2))
+    if panels:
+        plot(panels, out / "nested.png")
+    for part, show in [
+        ("prefixes", print_prefixes),
+        ("share", print_share),
+        ("choose", print_choose),
+    ]:
+        if part in report:
+            show(report[part])
     print(f"\nnested: wrote {out}")
     return report
 
