@@ -20,6 +20,11 @@ Methods (``--methods``; ``METHODS`` below, one entry each):
   ``ContractiveAutoencoder(k)`` through ``AutoencoderOutlierDetector``: their
   mean squared reconstruction error, the score of their ``score_samples``;
 - ``autoencoder_standardized``: the first with ``error="standardized"``;
+- ``variational``: ``VariationalAutoencoder(k)`` through
+  ``AutoencoderOutlierDetector``: the squared error of reconstructing from the
+  posterior mean;
+- ``variational_elbo``: the same model alone, scored by its own
+  ``score_samples``, each row's evidence lower bound (the likelihood-based score);
 - ``detector``: ``AutoencoderOutlierDetector(random_state=seed)``, all its
   defaults.
 
@@ -69,6 +74,7 @@ from skae import (
     AutoencoderTransformer,
     ContractiveAutoencoder,
     DenoisingAutoencoder,
+    VariationalAutoencoder,
 )
 from skae.datasets import load_mnist
 
@@ -97,6 +103,10 @@ METHODS = {
     "autoencoder_standardized": _autoencoder(AutoencoderTransformer, error="standardized"),
     "denoising": _autoencoder(DenoisingAutoencoder),
     "contractive": _autoencoder(ContractiveAutoencoder),
+    "variational": _autoencoder(VariationalAutoencoder),
+    "variational_elbo": lambda k, epochs, seed, device: VariationalAutoencoder(
+        k, max_epochs=epochs, device=device, random_state=seed
+    ),
     "detector": lambda k, epochs, seed, device: AutoencoderOutlierDetector(random_state=seed),
 }
 
