@@ -39,13 +39,15 @@ _PARAMETERS = """n_components : int or float, default=2
 
     nested : bool, default=False
         Whether to train the code nested, so that each prefix of it is itself
-        a good code: the reconstruction loss is the mean of the losses of
+        a good code: the reconstruction loss is the harmonic mean of the losses of
         decoding the first m units alone (the others set to zero) for m = 1,
         2, 4, ... up to ``n_components``, with the variant's noise or penalty
         as before. ``nested_explained_variance_`` then gives the explained
         variance of every prefix, the counterpart of PCA's cumulative
-        ``explained_variance_ratio_``, from one fit. Costs one decoder pass per
-        prefix size in training. Not with ``sparsity="topk"``, whose
+        ``explained_variance_ratio_``, from one fit. Each training step
+        decodes the whole code and two of the other prefix sizes drawn at
+        random, so a step costs up to three decoder passes, whatever
+        ``n_components``. Not with ``sparsity="topk"``, whose
         choice of units a prefix would change.
 
     hidden_layer_sizes : array-like of int or "auto", default="auto"

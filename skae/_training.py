@@ -28,6 +28,9 @@ OPTIMIZERS = {
 # The rows of one inference chunk hold at most this many floats of the widest
 # layer, so transform of any number of rows runs in bounded memory.
 _INFERENCE_ELEMENTS = 2**22
+# A nested training step decodes the whole code and this many of its other
+# prefixes, drawn at random (see nested_loss).
+_PREFIX_DRAWS = 2
 
 
 def _mse(raw, target, output_layer):
@@ -394,7 +397,7 @@ def prefix_losses(module, code, target, loss, sizes):
     return _prefix_losses(raw, target, loss, module.output_layer)
 
 
-def harmonic_mean(losses):
+def harmonic_mean(losses, counts=None):
     """The harmonic mean of the prefixes' losses, the nested training loss.
 
     Its gradient is that of the mean of their logarithms: each prefix counts
@@ -402,16 +405,33 @@ def harmonic_mean(losses):
     times smaller, are not drowned out by the narrow ones (the measurements
     are at ``skae._base._prefixes``). Losses below a thousandth of the
     largest count as that, so that a prefix that reconstructs exactly does
-    not take all the weight.
+    not take all the weight. ``counts`` (one per loss) makes a loss stand
+    for that many prefixes, for a mean estimated from a sample of them.
     """
     floor = (losses.detach().max() * 1e-3).clamp_min(torch.finfo(losses.dtype).tiny)
     weights = 1.0 / torch.maximum(losses.detach(), floor)
+    if counts is not None:
+        weights = weights * counts
     return losses @ (weights / weights.sum())
 
 
-def nested_loss(module, code, target, loss, sizes):
-    """The loss of a nested code: :func:`harmonic_mean` of its prefixes' losses."""
-    return harmonic_mean(prefix_losses(module, code, target, loss, sizes))
+def nested_loss(module, code, target, loss, sizes, generator=None):
+    """The loss of a nested code: :func:`harmonic_mean` of its prefixes' losses.
+
+    With a ``generator``, a training step decodes the whole code and
+    ``_PREFIX_DRAWS`` of the other prefixes drawn at random, each standing
+    for its share of the others: the same objective in expectation, at a
+    fixed number of decoder passes however wide the code.
+    """
+    others = len(sizes) - 1
+    if generator is None or others <= _PREFIX_DRAWS:
+        return harmonic_mean(prefix_losses(module, code, target, loss, sizes))
+    draw = torch.randperm(others, generator=generator, device=generator.device)
+    sizes = torch.as_tensor(sizes, device=generator.device)
+    picked = torch.cat([sizes[draw[:_PREFIX_DRAWS]], sizes[-1:]])
+    counts = torch.full(picked.shape, others / _PREFIX_DRAWS, device=code.device)
+    counts[-1] = 1.0
+    return harmonic_mean(prefix_losses(module, code, target, loss, picked), counts)
 
 
 def objective(module, batch, loss, corrupt, encode, generator, prefixes=None):
@@ -427,7 +447,7 @@ def objective(module, batch, loss, corrupt, encode, generator, prefixes=None):
     if prefixes is None:
         value = LOSSES[loss](module.decode_raw(code), batch, module.output_layer)
     else:
-        value = nested_loss(module, code, batch, loss, prefixes)
+        value = nested_loss(module, code, batch, loss, prefixes, generator)
     return value if extra is None else value + extra
 
 

@@ -141,11 +141,30 @@ def nested_calls(monkeypatch):
     real = _training.nested_loss
 
     def spy(*args):
-        calls.append(args[-1])
+        calls.append(args[4])  # the prefix sizes
         return real(*args)
 
     monkeypatch.setattr(_training, "nested_loss", spy)
     return calls
+
+
+def test_each_step_decodes_the_whole_code_and_two_drawn_prefixes(X, monkeypatch):
+    decoded = []
+    real = _training.prefix_losses
+
+    def spy(module, code, target, loss, sizes):
+        decoded.append([int(m) for m in sizes])
+        return real(module, code, target, loss, sizes)
+
+    monkeypatch.setattr(_training, "prefix_losses", spy)
+    params = {**_FAST, "max_epochs": 3, "early_stopping": False}
+    AutoencoderTransformer(16, nested=True, **params).fit(X)
+    # 10 steps per epoch; the rest are the curve's and the checks' full passes.
+    steps = [sizes for sizes in decoded if len(sizes) == 3]
+    assert len(steps) == 30
+    assert all(sizes[-1] == 16 and sizes[0] != sizes[1] for sizes in steps)
+    assert {m for sizes in steps for m in sizes[:2]} == {1, 2, 4, 8}
+    assert all(sizes == [1, 2, 4, 8, 16] for sizes in decoded if len(sizes) != 3)
 
 
 def test_pickle_partial_fit_and_warm_start_keep_training_nested(X, nested_calls):

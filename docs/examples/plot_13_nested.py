@@ -77,7 +77,7 @@ for name, model, seconds in [
 print(f"{'PCA(0.9)':>16} {PCA(share).fit(X_train).n_components_:5d}")
 
 # %%
-# One fit took about a tenth of the grid search's time (8 to 10 times less in our
+# One fit took about a tenth of the grid search's time (8 to 12 times less in our
 # runs; the table above is this build's). The grid only knows the
 # sizes it tried, the nested curve every size; both are measured on held-out
 # rows. Both routes need fewer units than PCA's 21, since each unit of the
