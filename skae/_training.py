@@ -420,8 +420,10 @@ def nested_loss(module, code, target, loss, sizes, generator=None):
 
     With a ``generator``, a training step decodes the whole code and
     ``_PREFIX_DRAWS`` of the other prefixes drawn at random, each standing
-    for its share of the others: the same objective in expectation, at a
-    fixed number of decoder passes however wide the code.
+    for its share of the others, at a fixed number of decoder passes however
+    wide the code. The gradient is then the harmonic mean, estimated from
+    the draw, times a sum whose expectation is the gradient of the mean of
+    all the prefixes' log losses, as when every prefix is decoded.
     """
     others = len(sizes) - 1
     if generator is None or others <= _PREFIX_DRAWS:
