@@ -364,17 +364,6 @@ def batched_inference(fn, X, mean, scale, device, rows, out_width, finish=None):
     return out
 
 
-def _prefix_losses(raw, target, loss, output_layer):
-    """The loss of each prefix: ``raw`` holds one decoded batch per prefix."""
-    if loss == "bce":
-        values = F.binary_cross_entropy_with_logits(
-            raw, target.expand_as(raw), reduction="none"
-        )
-    else:
-        values = (output_layer(raw) - target) ** 2
-    return values.mean(dim=(1, 2))
-
-
 def prefix_codes(code, sizes):
     """One copy of ``code`` per prefix size m, with the units from m on set to zero.
 
@@ -394,7 +383,7 @@ def prefix_losses(module, code, target, loss, sizes):
     All prefixes are decoded in one pass over a stacked batch.
     """
     raw = module.decode_raw(prefix_codes(code, sizes)).reshape(len(sizes), *target.shape)
-    return _prefix_losses(raw, target, loss, module.output_layer)
+    return torch.stack([LOSSES[loss](one, target, module.output_layer) for one in raw])
 
 
 def harmonic_mean(losses, counts=None):
@@ -501,7 +490,7 @@ def run_epoch(est, X, batch_size, generator, corrupt=None, scheduler=None):
 def validation_loss(est, X_val):
     """Mean squared reconstruction error of the clean ``X_val``, in scaled units.
 
-    For a nested fit, the weighted mean over the trained prefixes, the
+    For a nested fit, the harmonic mean over the trained prefixes, the
     clean counterpart of its training loss.
     """
     return reconstruction_loss(est, X_val, "mse")
