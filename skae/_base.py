@@ -293,18 +293,22 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         )
         keep_start = not incremental and X_val is None and self._plain_objective(corrupt)
         search_epochs = max_epochs if incremental else math.ceil(_SEARCH_SHARE * max_epochs)
-        try:
-            converged = _training.fit_loop(
+
+        def train(epochs):
+            return _training.fit_loop(
                 self,
                 X_train,
                 X_val,
-                search_epochs if choose_width else max_epochs,
+                epochs,
                 batch_size,
                 generator,
                 corrupt,
                 schedule=schedule,
                 keep_start=keep_start,
             )
+
+        try:
+            converged = train(search_epochs if choose_width else max_epochs)
             # A float n_components keeps the curve its width was chosen from.
             if choose_width or not isinstance(self.n_components, float):
                 if self._training_prefixes is None:
@@ -327,17 +331,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 if not incremental:
                     # The cut model starts from the nested fit's prefix; the rest
                     # of the epochs bring it to a dedicated fit's quality.
-                    converged = _training.fit_loop(
-                        self,
-                        X_train,
-                        X_val,
-                        max(1, max_epochs - search_epochs),
-                        batch_size,
-                        generator,
-                        corrupt,
-                        schedule=schedule,
-                        keep_start=keep_start,
-                    )
+                    converged = train(max(1, max_epochs - search_epochs))
         except FloatingPointError as exc:
             if fresh and not self.loss_curve_:
                 self._forget_fit()
