@@ -17,7 +17,7 @@ from ._base import (
     _store_params,
     _torch_generator,
 )
-from ._network import principal_components
+from ._principal_components import principal_components, total_variance
 from .noise import NOISES
 from .penalties import PENALTIES, contraction_exact, contraction_projected
 
@@ -820,21 +820,20 @@ class VariationalAutoencoder(BaseAutoencoder):
         self._set_noise_variance(X, X_val)
 
     def _set_noise_variance(self, X, X_val):
-        # Probabilistic PCA's noise variance, on the rows the PCA start sees.
-        _, _, spread = principal_components(
-            X, X.shape[1], *(() if X_val is None else (X_val,))
-        )
-        # principal_components leaves out directions without variance: they
-        # count as zero eigenvalues in the mean over the discarded ones.
-        eigenvalues = spread.double() ** 2
-        n_discarded = X.shape[1] - self.n_components_
-        residual = (
-            float(eigenvalues[self.n_components_ :].sum()) / n_discarded
-            if n_discarded > 0
-            else 0.0
-        )
+        # Probabilistic PCA's noise variance, on the rows the PCA start sees: the
+        # mean variance of the directions the code leaves out. principal_components
+        # leaves out directions without variance; when the data have none beyond
+        # the code's, the rounding left in the total does not count either.
+        more = () if X_val is None else (X_val,)
+        width, n_features = self.n_components_, X.shape[1]
+        _, _, spread = principal_components(X, min(width + 1, n_features), *more)
+        variances = spread.double() ** 2
+        total = total_variance(X, *more)
+        residual = 0.0
+        if variances.numel() > width:
+            residual = max(0.0, total - float(variances[:width].sum())) / (n_features - width)
         # Data the code holds exactly would make the likelihood infinitely sharp.
-        floor = max(1e-6 * float(eigenvalues.sum()) / X.shape[1], 1e-12)
+        floor = max(1e-6 * total / n_features, 1e-12)
         self.noise_variance_ = max(residual, floor) * self.scale_**2
 
     def _kl_weight(self):

@@ -26,8 +26,8 @@ from ._network import (
     build_autoencoder,
     init_pca,
     multiply_adds,
-    principal_components,
 )
+from ._principal_components import principal_components, share_width
 
 # Fitted state that holds tensors; pickled through torch.save so that a model
 # trained on CUDA can be loaded on a machine without a GPU.
@@ -315,7 +315,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                     vars(self).pop("nested_explained_variance_", None)
                 else:
                     curve = _training.prefix_explained_variance(
-                        self, _curve_rows(X_train if X_val is None else X_val)
+                        self, X_train if X_val is None else X_val, _CURVE_ROWS
                     )
                     self.nested_explained_variance_ = curve
             if choose_width:
@@ -506,7 +506,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """
         self._fitted_architecture = architecture
         if isinstance(self.n_components, float):
-            self.n_components_ = _share_width(X, X_val, self.n_components)
+            # The widest network: its PCA start reaches the share at this width,
+            # and the nested fit picks its own, usually smaller, width within it.
+            self.n_components_ = share_width(
+                X, self.n_components, *(() if X_val is None else (X_val,))
+            )
             architecture = {**architecture, "n_components": self.n_components_}
         else:
             self.n_components_ = architecture["n_components"]
@@ -739,26 +743,6 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 def _prefixes(width):
     """The prefix sizes a nested code of ``width`` units is trained on: 1, 2, 4, ..., width."""
     return tuple(sorted({min(2**i, width) for i in range(width.bit_length() + 1)}))
-
-
-def _share_width(X, X_val, share):
-    """PCA's number of components for ``share`` of the variance of the rows.
-
-    The widest network a fit with ``n_components=share`` trains: its PCA
-    start reaches the share at this width, and the nested fit picks its own,
-    usually smaller, width within it.
-    """
-    _, _, spread = principal_components(X, X.shape[1], *(() if X_val is None else (X_val,)))
-    variances = spread.double().numpy() ** 2
-    ratios = np.cumsum(variances) / variances.sum()
-    # PCA's own rule, on the same ratios.
-    return max(1, min(int(np.searchsorted(ratios, share, side="right")) + 1, len(ratios)))
-
-
-def _curve_rows(X):
-    """At most _CURVE_ROWS rows of ``X``, evenly spaced, for the prefix curve."""
-    step = math.ceil(X.shape[0] / _CURVE_ROWS)
-    return X if step == 1 else X[::step]
 
 
 def _check_X(estimator, X, reset):

@@ -276,25 +276,16 @@ class SparseRows:
             rows = rows.numpy()
         return to_tensor(self.X[rows], self.mean, self.scale, self.device)
 
-    def sums(self):
-        """Column sums and Gram matrix of the scaled rows, in float64.
+    def scaled(self):
+        """The scaled rows as ``S - offset``, in float64.
 
-        They come from the stored values alone: ``X.T @ X`` costs the
-        square of each row's stored values, not ``n_features`` per row,
-        and the centring and scaling are applied to the sums.
+        ``S`` is a CSR copy of the stored values divided by the scale and
+        ``offset`` is ``mean / scale``. Dividing before any product keeps
+        tiny values (1e-200) from underflowing when squared.
         """
-        X = self.X.astype(np.float64)
-        n_samples, n_features = X.shape
-        mean = self.mean
-        total = np.bincount(X.indices, weights=X.data, minlength=n_features)
-        gram = (X.T @ X).toarray()
-        # sum (x - m)(x - m)^T = X^T X - s m^T - m s^T + n m m^T, with s = sum x.
-        offset = np.outer(total - 0.5 * n_samples * mean, mean)
-        gram -= offset
-        gram -= offset.T
-        gram /= self.scale**2
-        total = (total - n_samples * mean) / self.scale
-        return torch.from_numpy(total), torch.from_numpy(gram)
+        S = self.X.astype(np.float64)
+        S.data /= self.scale
+        return S, self.mean / self.scale
 
 
 def training_data(X, mean, scale, device):
@@ -522,33 +513,37 @@ def reconstruction_loss(est, X, loss):
     return float(total if prefixes is None else harmonic_mean(total))
 
 
-def prefix_explained_variance(est, X):
+def prefix_explained_variance(est, X, max_rows):
     """R² of reconstructing the clean rows of ``X`` from each prefix of the code.
 
     Entry ``m - 1`` is for the first m units, with the others set to zero:
-    one minus the squared error summed over ``X``'s entries over their
-    squared deviations from ``X``'s column means (``r2_score``'s
+    one minus the squared error summed over the entries over their squared
+    deviations from the column means (``r2_score``'s
     ``multioutput="variance_weighted"``), which for PCA's reconstructions is
-    the cumulative ``explained_variance_ratio_`` on the data it was fitted to.
+    the cumulative ``explained_variance_ratio_`` on the data it was fitted
+    to. It is measured on at most ``max_rows`` evenly spaced rows of ``X``,
+    read one batch at a time (sparse rows are densified a batch at a time).
     """
     module = est.module_
     module.eval()
     n_components = est.n_components_
+    step = math.ceil(X.shape[0] / max_rows)
+    picked = torch.arange(0, X.shape[0], step, device=X.device)
     rows = max(1, inference_rows(module) // n_components)
     sizes = range(1, n_components + 1)
     errors = torch.zeros(n_components, dtype=torch.float64)
     total = torch.zeros(X.shape[1], dtype=torch.float64)
     squares = torch.zeros(X.shape[1], dtype=torch.float64)
     with float32_inference():
-        for start in range(0, X.shape[0], rows):
-            batch = X[start : start + rows].to(est.device_)
+        for start in range(0, picked.shape[0], rows):
+            batch = X[picked[start : start + rows]].to(est.device_)
             codes = prefix_codes(module.encode(batch), sizes)
             out = module.decode(codes).reshape(n_components, *batch.shape)
             errors += ((out - batch) ** 2).sum(dim=(1, 2)).double().cpu()
             batch = batch.double().cpu()
             total += batch.sum(dim=0)
             squares += (batch**2).sum(dim=0)
-    deviations = float((squares - total**2 / X.shape[0]).sum())
+    deviations = float((squares - total**2 / picked.shape[0]).sum())
     if not deviations > 0:
         return np.where(errors.numpy() > 0, 0.0, 1.0)
     return 1.0 - errors.numpy() / deviations

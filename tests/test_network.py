@@ -1,4 +1,4 @@
-"""The torch module: PCA start, tied weights, top-k and deterministic building."""
+"""The torch module: PCA start from given axes, tied weights, top-k, deterministic building."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,8 @@ import torch
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 
-from skae._network import build_autoencoder, init_pca, principal_components
+from skae._network import build_autoencoder, init_pca
+from skae._principal_components import principal_components
 
 
 @pytest.fixture(scope="module")
@@ -18,34 +19,6 @@ def _build(X, seed=0, **kwargs):
     return build_autoencoder(
         X.shape[1], 5, generator=torch.Generator().manual_seed(seed), **kwargs
     )
-
-
-def test_principal_components_match_sklearn(X):
-    components, mean, spread = principal_components(X, 5)
-    pca = PCA(n_components=5).fit(X.numpy())
-    np.testing.assert_allclose(mean.numpy(), pca.mean_, atol=1e-5)
-    # Same subspace, axis by axis, up to sign.
-    overlap = np.abs(np.sum(components.numpy() * pca.components_, axis=1))
-    np.testing.assert_allclose(overlap, 1.0, atol=1e-3)
-    np.testing.assert_allclose(spread.numpy() ** 2, pca.explained_variance_, rtol=1e-2)
-
-
-def test_principal_components_of_narrow_data():
-    components, _, spread = principal_components(torch.randn(50, 3), 5)
-    assert spread.shape == (3,)
-    assert components.shape == (3, 3)
-
-
-@pytest.mark.parametrize("n_rows", [300, 20000])
-def test_principal_components_leave_out_directions_without_variance(n_rows):
-    generator = torch.Generator().manual_seed(0)
-    basis = torch.randn(2, 10, generator=generator)
-    X = torch.randn(n_rows, 2, generator=generator) @ basis + 3  # rank 2
-    components, _, spread = principal_components(X, 4)
-    assert components.shape == (2, 10) and spread.shape == (2,)
-    # Constant data have no direction at all.
-    components, _, spread = principal_components(torch.full((30, 4), 2.5), 3)
-    assert components.shape == (0, 4) and spread.shape == (0,)
 
 
 @pytest.mark.parametrize(

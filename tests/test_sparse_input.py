@@ -9,7 +9,7 @@ from sklearn.base import clone
 
 from skae import AutoencoderTransformer, _training
 from skae._base import _moments
-from skae._network import principal_components
+from skae._principal_components import principal_components
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -197,3 +197,13 @@ def test_sparse_data_larger_than_memory_as_dense_still_train(monkeypatch):
         AutoencoderTransformer(**FAST).fit(X)
     est = AutoencoderTransformer(**FAST).fit(sp.csr_matrix(X))
     assert est.n_iter_ == FAST["max_epochs"]
+
+
+def test_tiny_sparse_values_start_as_the_dense_ones():
+    # Scaled by about 1e-200, whose square underflows: the values are divided
+    # by the scale before any product.
+    tiny = X * 1e-200
+    params = {**FAST, "max_epochs": 1, "learning_rate": 1e-12}
+    dense = AutoencoderTransformer(**params).fit(tiny)
+    sparse = AutoencoderTransformer(**params).fit(sp.csr_matrix(tiny))
+    _assert_same(dense.transform(tiny), sparse.transform(tiny), "transform")
