@@ -139,13 +139,16 @@ def resolve_precision(precision, device, multiply_adds):
     return precision
 
 
-def _disable_autocast(stack):
-    """Turn off, within ``stack``, any autocast that the caller turned on."""
-    # torch warns when asked about CUDA autocast without CUDA.
-    for device_type in ("cpu", "cuda") if torch.cuda.is_available() else ("cpu",):
-        # Entering a disabled autocast costs far more than asking (~50 us).
-        if torch.is_autocast_enabled(device_type):
-            stack.enter_context(torch.autocast(device_type, enabled=False))
+@contextlib.contextmanager
+def autocast_off():
+    """Turn off any autocast that the caller turned on (in this thread)."""
+    with contextlib.ExitStack() as stack:
+        # torch warns when asked about CUDA autocast without CUDA.
+        for device_type in ("cpu", "cuda") if torch.cuda.is_available() else ("cpu",):
+            # Entering a disabled autocast costs far more than asking (~50 us).
+            if torch.is_autocast_enabled(device_type):
+                stack.enter_context(torch.autocast(device_type, enabled=False))
+        yield
 
 
 @contextlib.contextmanager
@@ -156,19 +159,14 @@ def training_modes():
     (tensors made here are then ordinary ones that autograd can use), and no
     autocast but the one :func:`train_step` asks for itself.
     """
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(torch.inference_mode(False))
-        stack.enter_context(torch.enable_grad())
-        _disable_autocast(stack)
+    with torch.inference_mode(False), torch.enable_grad(), autocast_off():
         yield
 
 
 @contextlib.contextmanager
 def float32_inference():
     """``inference_mode`` with autocast off, so a caller's autocast cannot leak in."""
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(torch.inference_mode())
-        _disable_autocast(stack)
+    with torch.inference_mode(), autocast_off():
         yield
 
 
