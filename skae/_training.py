@@ -418,9 +418,11 @@ def nested_loss(module, code, target, loss, sizes, generator=None):
     draw = torch.randperm(others, generator=generator, device=generator.device)
     sizes = torch.as_tensor(sizes, device=generator.device)
     picked = torch.cat([sizes[draw[:_PREFIX_DRAWS]], sizes[-1:]])
-    counts = torch.full(picked.shape, others / _PREFIX_DRAWS, device=code.device)
+    losses = prefix_losses(module, code, target, loss, picked)
+    # In the losses' dtype, not torch's default, which the caller may have set.
+    counts = torch.full_like(losses, others / _PREFIX_DRAWS)
     counts[-1] = 1.0
-    return harmonic_mean(prefix_losses(module, code, target, loss, picked), counts)
+    return harmonic_mean(losses, counts)
 
 
 def objective(module, batch, loss, corrupt, encode, generator, prefixes=None):
