@@ -893,7 +893,7 @@ class VariationalAutoencoder(BaseAutoencoder):
         def terms(batch):
             mean, log_var = module.encode_distribution(batch)
             std = (0.5 * log_var).exp()
-            misfit = torch.zeros(batch.shape[0], device=batch.device)
+            misfit = torch.zeros(batch.shape[0], dtype=batch.dtype, device=batch.device)
             for eps in draws:
                 raw = module.decode_raw(mean + std * eps)
                 if gaussian:

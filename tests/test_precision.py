@@ -17,6 +17,7 @@ from skae import (
     ContractiveAutoencoder,
     DenoisingAutoencoder,
     SparseAutoencoder,
+    VariationalAutoencoder,
     _training,
 )
 
@@ -185,6 +186,7 @@ ESTIMATORS = [
     DenoisingAutoencoder(**TINY),
     SparseAutoencoder(sparsity="kl", **TINY),
     ContractiveAutoencoder(jacobian="exact", **TINY),
+    VariationalAutoencoder(**TINY),
     # Five units or more: each step draws some of the prefixes (nested_loss).
     AutoencoderTransformer(5, nested=True, **TINY),
     SparseAutoencoder(5, nested=True, sparsity="kl", **TINY),
