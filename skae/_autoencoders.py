@@ -30,8 +30,10 @@ _PARAMETERS = """n_components : int or float, default=2
         rows with ``early_stopping``) reaches the share (the whole code if
         none does), cuts the network to that width and trains it further,
         nested only if ``nested=True``. The nested code trains for the first
-        quarter of ``max_epochs`` and the cut model for the rest, so the fit
-        runs as many epochs as a plain one. The width is ``n_components_``;
+        quarter of ``max_epochs``, rounded up, and the cut model for the rest,
+        so the fit runs as many epochs as a plain one (with ``max_epochs=1``
+        the nested code takes the epoch, and the cut model is its prefix as
+        trained). The width is ``n_components_``;
         ``hidden_layer_sizes="auto"`` sizes the layers for the widest code.
         ``partial_fit`` chooses it on its first call, from that call's epoch
         on its chunk; later calls and ``warm_start`` fits train the cut

@@ -292,7 +292,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             _prefixes(self.n_components_) if self.nested or choose_width else None
         )
         keep_start = not incremental and X_val is None and self._plain_objective(corrupt)
-        search_epochs = max_epochs if incremental else math.ceil(_SEARCH_SHARE * max_epochs)
+        search_epochs = math.ceil(_SEARCH_SHARE * max_epochs)
 
         def train(epochs):
             return _training.fit_loop(
@@ -328,10 +328,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 self._training_prefixes = (
                     _prefixes(self.n_components_) if self.nested else None
                 )
-                if not incremental:
-                    # The cut model starts from the nested fit's prefix; the rest
-                    # of the epochs bring it to a dedicated fit's quality.
-                    converged = train(max(1, max_epochs - search_epochs))
+                # The cut model starts from the nested fit's prefix; the rest
+                # of the epochs bring it to a dedicated fit's quality. One
+                # epoch (all that partial_fit runs) leaves none for the cut model.
+                if max_epochs > search_epochs:
+                    converged = train(max_epochs - search_epochs)
         except FloatingPointError as exc:
             if fresh and not self.loss_curve_:
                 self._forget_fit()

@@ -125,6 +125,12 @@ def test_a_share_of_variance_picks_the_smallest_width_reaching_it(X):
     assert 1 - (-est.score(X)) / X.var(axis=0).mean() >= share
 
 
+@pytest.mark.parametrize("max_epochs", [1, 2, 5])
+def test_a_share_of_variance_trains_max_epochs_in_all(X, max_epochs):
+    est = AutoencoderTransformer(0.6, **{**_FAST, "max_epochs": max_epochs}).fit(X)
+    assert est.n_iter_ == len(est.loss_curve_) == max_epochs
+
+
 def test_partial_fit_chooses_the_width_on_its_first_call(X):
     est = AutoencoderTransformer(0.6, **_FAST)
     est.partial_fit(X)
