@@ -33,7 +33,9 @@ _PARAMETERS = """n_components : int or float, default=2
         quarter of ``max_epochs``, rounded up, and the cut model for the rest,
         so the fit runs as many epochs as a plain one (with ``max_epochs=1``
         the nested code takes the epoch, and the cut model is its prefix as
-        trained). The width is ``n_components_``;
+        trained). A stop asked for while the nested code trains (by a
+        callback or ``KeyboardInterrupt``) ends the whole fit, with the network
+        cut to the width chosen. The width is ``n_components_``;
         ``hidden_layer_sizes="auto"`` sizes the layers for the widest code.
         ``partial_fit`` chooses it on its first call, from that call's epoch
         on its chunk; later calls and ``warm_start`` fits train the cut

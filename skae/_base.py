@@ -308,7 +308,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             )
 
         try:
-            converged = train(search_epochs if choose_width else max_epochs)
+            ending = train(search_epochs if choose_width else max_epochs)
             # A float n_components keeps the curve its width was chosen from.
             if choose_width or not isinstance(self.n_components, float):
                 if self._training_prefixes is None:
@@ -329,15 +329,16 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                     _prefixes(self.n_components_) if self.nested else None
                 )
                 # The cut model starts from the nested fit's prefix; the rest
-                # of the epochs bring it to a dedicated fit's quality. One
-                # epoch (all that partial_fit runs) leaves none for the cut model.
-                if max_epochs > search_epochs:
-                    converged = train(max_epochs - search_epochs)
+                # of the epochs bring it to a dedicated fit's quality. A stop
+                # request ends the whole fit, and one epoch (all that
+                # partial_fit runs) leaves none for the cut model.
+                if ending != "stopped" and max_epochs > search_epochs:
+                    ending = train(max_epochs - search_epochs)
         except FloatingPointError as exc:
             if fresh and not self.loss_curve_:
                 self._forget_fit()
             raise ValueError(str(exc)) from None
-        if not (converged or incremental):
+        if ending == "capped" and not incremental:
             warnings.warn(
                 f"Maximum epochs ({max_epochs}) reached and the optimization "
                 "hasn't converged yet.",

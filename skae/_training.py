@@ -600,9 +600,11 @@ def fit_loop(
 
     Returns
     -------
-    converged : bool
-        Whether training stopped because it stopped improving (or a callback
-        asked it to), or ran a decaying schedule to its end.
+    ending : {"stopped", "converged", "capped"}
+        How training ended: ``"stopped"`` when a callback or a
+        ``KeyboardInterrupt`` asked it to stop, ``"converged"`` when it
+        stopped improving or ran a decaying schedule to its end, and
+        ``"capped"`` when it reached ``max_epochs`` at a constant rate.
     """
     module = est.module_
     start = last_good = best = snapshot(module)
@@ -623,7 +625,6 @@ def fit_loop(
         unit="epoch",
         disable=not est.verbose,
     )
-    converged = False
     try:
         for _ in epochs:
             loss = run_epoch(est, X, batch_size, generator, corrupt, scheduler)
@@ -654,16 +655,19 @@ def fit_loop(
             est._no_improvement_count = 0 if improved else est._no_improvement_count + 1
             last_good = snapshot(module) if X_val is None else best
             epochs.set_postfix(postfix, refresh=False)
-            stop = est._no_improvement_count > est.n_iter_no_change
+            requested = False
             for callback in est.callbacks or ():
-                stop = bool(callback(est)) or stop
-            if stop:
-                converged = True
+                requested = bool(callback(est)) or requested
+            if requested:
+                ending = "stopped"
+                break
+            if est._no_improvement_count > est.n_iter_no_change:
+                ending = "converged"
                 break
         else:
             # A schedule that has annealed the rate to zero has stopped the
             # weights by design; only a constant rate stops at a mere cap.
-            converged = scheduler is not None
+            ending = "capped" if scheduler is None else "converged"
     except KeyboardInterrupt:
         warnings.warn(
             f"Training interrupted after {est.n_iter_} epochs; keeping the best "
@@ -671,7 +675,7 @@ def fit_loop(
             UserWarning,
             stacklevel=2,
         )
-        converged = True
+        ending = "stopped"
     finally:
         epochs.close()
         # After an interruption the weights may be mid-epoch; with validation
@@ -682,7 +686,7 @@ def fit_loop(
                 group["lr"] = group.pop("initial_lr")
     if keep_start and reconstruction_loss(est, X, est.loss) > start_loss:
         module.load_state_dict(start)
-    return converged
+    return ending
 
 
 def _autocast(est):
