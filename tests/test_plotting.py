@@ -505,6 +505,18 @@ def test_nested_curve_beside_pca(X):
     assert share.get_ydata()[0] == 0.5 and width.get_xdata()[0] == est.n_components_
 
 
+def test_nested_curve_marks_the_share_the_model_was_fitted_with(X):
+    est = AutoencoderTransformer(n_components=0.5, **_FAST).fit(X)
+    width = est.n_components_
+    est.set_params(n_components=0.9)
+    _, share, chosen = plot_nested_explained_variance(est).axes[0].get_lines()
+    assert share.get_ydata()[0] == 0.5 and chosen.get_xdata()[0] == width
+    # A nested fit of a given width chose none, whatever the parameter says now.
+    est = AutoencoderTransformer(n_components=3, nested=True, **_FAST).fit(X)
+    est.set_params(n_components=0.5)
+    assert len(plot_nested_explained_variance(est).axes[0].get_lines()) == 1
+
+
 def test_nested_curve_needs_a_nested_fit(ae):
     with pytest.raises(ValueError, match="was not fitted nested"):
         plot_nested_explained_variance(ae)
