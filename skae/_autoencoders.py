@@ -861,10 +861,11 @@ class VariationalAutoencoder(BaseAutoencoder):
         """Evidence lower bound (ELBO) of each sample, in nats.
 
         ``E_q[log p(x|z)] - KL(q(z|x) || N(0, I))``: a lower bound on the log
-        density of ``x`` in the input's units (for ``loss="mse"``, the
-        Gaussian of variance ``noise_variance_`` in ``X``'s units; for
-        ``"bce"``, the Bernoulli log-likelihood, minus the cross-entropy
-        summed over features). The KL term is exact; the expectation is
+        density of ``x`` in the input's units, under the likelihood of the
+        ``loss`` the model was fitted with (for ``loss="mse"``, the Gaussian
+        of variance ``noise_variance_`` in ``X``'s units; for ``"bce"``, the
+        Bernoulli log-likelihood, minus the cross-entropy summed over
+        features). The KL term is exact; the expectation is
         averaged over 16 fixed draws of the standard normal noise, the same
         for every row (8 draws and their negatives), so that a row's score
         depends on that row alone and is the same on every call.
@@ -885,7 +886,7 @@ class VariationalAutoencoder(BaseAutoencoder):
         check_is_fitted(self)
         X = _check_X(self, X, reset=False)
         module = self.module_
-        gaussian = self.loss == "mse"
+        gaussian = self._fitted_loss == "mse"
         draws = torch.randn(
             _ELBO_DRAWS // 2,
             self._n_features_out,

@@ -277,6 +277,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.precision_ = _training.resolve_precision(
             self.precision, self.device_, multiply_adds(self.module_)
         )
+        # What reads the loss after the fit (the VAE's ELBO, the loss curve's
+        # units) reads this one: set_params may have changed the parameter.
+        self._fitted_loss = self.loss
         generator = _torch_generator(self._random_state, self.device_)
         batch_size = 256 if self.batch_size == "auto" else self.batch_size
         batch_size = min(batch_size, X_train.shape[0])

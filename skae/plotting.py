@@ -332,7 +332,7 @@ def plot_loss_curve(est, ax=None):
     elif isinstance(est, SparseAutoencoder) and est.sparsity != "topk":
         label += f" (+ {est.sparsity} penalty)"
     error_ax = ax
-    if est.loss == "mse":
+    if est._fitted_loss == "mse":
         ax.plot(epochs, losses * est.scale_**2, label=label)
         ax.set_ylabel("mean squared error (data units)")
     else:

@@ -195,6 +195,15 @@ def test_loss_curve_in_data_units(ae):
     assert ax.get_xlabel() == "epoch"
 
 
+def test_loss_curve_keeps_the_fitted_loss(X):
+    est = AutoencoderTransformer(n_components=2, **_FAST).fit(X)
+    est.set_params(loss="bce")
+    ax = plot_loss_curve(est).axes[0]
+    assert ax.get_ylabel() == "mean squared error (data units)"
+    expected = np.array(est.loss_curve_) * est.scale_**2
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), expected)
+
+
 def test_loss_curve_with_validation_marks_the_best_epoch(X):
     est = AutoencoderTransformer(n_components=2, early_stopping=True, **_FAST)
     est.set_params(max_epochs=4).fit(X)
