@@ -30,8 +30,12 @@ _PARAMETERS = """n_components : int or float, default=2
         rows with ``early_stopping``) reaches the share (the whole code if
         none does), cuts the network to that width and trains it further,
         nested only if ``nested=True``. The nested code trains for the first
-        quarter of ``max_epochs`` and the cut model for the rest, so the fit
-        runs as many epochs as a plain one. The width is ``n_components_``;
+        quarter of ``max_epochs``, rounded up, and the cut model for the rest,
+        so the fit runs as many epochs as a plain one (with ``max_epochs=1``
+        the nested code takes the epoch, and the cut model is its prefix as
+        trained). A stop asked for while the nested code trains (by a
+        callback or ``KeyboardInterrupt``) ends the whole fit, with the network
+        cut to the width chosen. The width is ``n_components_``;
         ``hidden_layer_sizes="auto"`` sizes the layers for the widest code.
         ``partial_fit`` chooses it on its first call, from that call's epoch
         on its chunk; later calls and ``warm_start`` fits train the cut
@@ -856,10 +860,11 @@ class VariationalAutoencoder(BaseAutoencoder):
         """Evidence lower bound (ELBO) of each sample, in nats.
 
         ``E_q[log p(x|z)] - KL(q(z|x) || N(0, I))``: a lower bound on the log
-        density of ``x`` in the input's units (for ``loss="mse"``, the
-        Gaussian of variance ``noise_variance_`` in ``X``'s units; for
-        ``"bce"``, the Bernoulli log-likelihood, minus the cross-entropy
-        summed over features). The KL term is exact; the expectation is
+        density of ``x`` in the input's units, under the likelihood of the
+        ``loss`` the model was fitted with (for ``loss="mse"``, the Gaussian
+        of variance ``noise_variance_`` in ``X``'s units; for ``"bce"``, the
+        Bernoulli log-likelihood, minus the cross-entropy summed over
+        features). The KL term is exact; the expectation is
         averaged over 16 fixed draws of the standard normal noise, the same
         for every row (8 draws and their negatives), so that a row's score
         depends on that row alone and is the same on every call.
@@ -880,7 +885,7 @@ class VariationalAutoencoder(BaseAutoencoder):
         check_is_fitted(self)
         X = _check_X(self, X, reset=False)
         module = self.module_
-        gaussian = self.loss == "mse"
+        gaussian = self._fitted_loss == "mse"
         draws = torch.randn(
             _ELBO_DRAWS // 2,
             self._n_features_out,
@@ -892,7 +897,7 @@ class VariationalAutoencoder(BaseAutoencoder):
         def terms(batch):
             mean, log_var = module.encode_distribution(batch)
             std = (0.5 * log_var).exp()
-            misfit = torch.zeros(batch.shape[0], device=batch.device)
+            misfit = torch.zeros(batch.shape[0], dtype=batch.dtype, device=batch.device)
             for eps in draws:
                 raw = module.decode_raw(mean + std * eps)
                 if gaussian:

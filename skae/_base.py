@@ -277,6 +277,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.precision_ = _training.resolve_precision(
             self.precision, self.device_, multiply_adds(self.module_)
         )
+        # What reads the loss after the fit (the VAE's ELBO, the loss curve's
+        # units) reads this one: set_params may have changed the parameter.
+        self._fitted_loss = self.loss
         generator = _torch_generator(self._random_state, self.device_)
         batch_size = 256 if self.batch_size == "auto" else self.batch_size
         batch_size = min(batch_size, X_train.shape[0])
@@ -292,7 +295,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             _prefixes(self.n_components_) if self.nested or choose_width else None
         )
         keep_start = not incremental and X_val is None and self._plain_objective(corrupt)
-        search_epochs = max_epochs if incremental else math.ceil(_SEARCH_SHARE * max_epochs)
+        search_epochs = math.ceil(_SEARCH_SHARE * max_epochs)
 
         def train(epochs):
             return _training.fit_loop(
@@ -308,7 +311,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             )
 
         try:
-            converged = train(search_epochs if choose_width else max_epochs)
+            ending = train(search_epochs if choose_width else max_epochs)
             # A float n_components keeps the curve its width was chosen from.
             if choose_width or not isinstance(self.n_components, float):
                 if self._training_prefixes is None:
@@ -328,15 +331,17 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 self._training_prefixes = (
                     _prefixes(self.n_components_) if self.nested else None
                 )
-                if not incremental:
-                    # The cut model starts from the nested fit's prefix; the rest
-                    # of the epochs bring it to a dedicated fit's quality.
-                    converged = train(max(1, max_epochs - search_epochs))
+                # The cut model starts from the nested fit's prefix; the rest
+                # of the epochs bring it to a dedicated fit's quality. A stop
+                # request ends the whole fit, and one epoch (all that
+                # partial_fit runs) leaves none for the cut model.
+                if ending != "stopped" and max_epochs > search_epochs:
+                    ending = train(max_epochs - search_epochs)
         except FloatingPointError as exc:
             if fresh and not self.loss_curve_:
                 self._forget_fit()
             raise ValueError(str(exc)) from None
-        if not (converged or incremental):
+        if ending == "capped" and not incremental:
             warnings.warn(
                 f"Maximum epochs ({max_epochs}) reached and the optimization "
                 "hasn't converged yet.",

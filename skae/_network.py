@@ -157,7 +157,7 @@ class Autoencoder(nn.Module):
         # Registered last, so that the other layers draw the same initial
         # weights as in a plain autoencoder with the same seed.
         self.encoder_log_var = (
-            nn.Linear((n_features, *hidden_layer_sizes)[-1], n_components)
+            _linear((n_features, *hidden_layer_sizes)[-1], n_components)
             if variational
             else None
         )

@@ -139,13 +139,16 @@ def resolve_precision(precision, device, multiply_adds):
     return precision
 
 
-def _disable_autocast(stack):
-    """Turn off, within ``stack``, any autocast that the caller turned on."""
-    # torch warns when asked about CUDA autocast without CUDA.
-    for device_type in ("cpu", "cuda") if torch.cuda.is_available() else ("cpu",):
-        # Entering a disabled autocast costs far more than asking (~50 us).
-        if torch.is_autocast_enabled(device_type):
-            stack.enter_context(torch.autocast(device_type, enabled=False))
+@contextlib.contextmanager
+def autocast_off():
+    """Turn off any autocast that the caller turned on (in this thread)."""
+    with contextlib.ExitStack() as stack:
+        # torch warns when asked about CUDA autocast without CUDA.
+        for device_type in ("cpu", "cuda") if torch.cuda.is_available() else ("cpu",):
+            # Entering a disabled autocast costs far more than asking (~50 us).
+            if torch.is_autocast_enabled(device_type):
+                stack.enter_context(torch.autocast(device_type, enabled=False))
+        yield
 
 
 @contextlib.contextmanager
@@ -156,19 +159,14 @@ def training_modes():
     (tensors made here are then ordinary ones that autograd can use), and no
     autocast but the one :func:`train_step` asks for itself.
     """
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(torch.inference_mode(False))
-        stack.enter_context(torch.enable_grad())
-        _disable_autocast(stack)
+    with torch.inference_mode(False), torch.enable_grad(), autocast_off():
         yield
 
 
 @contextlib.contextmanager
 def float32_inference():
     """``inference_mode`` with autocast off, so a caller's autocast cannot leak in."""
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(torch.inference_mode())
-        _disable_autocast(stack)
+    with torch.inference_mode(), autocast_off():
         yield
 
 
@@ -411,9 +409,11 @@ def nested_loss(module, code, target, loss, sizes, generator=None):
     draw = torch.randperm(others, generator=generator, device=generator.device)
     sizes = torch.as_tensor(sizes, device=generator.device)
     picked = torch.cat([sizes[draw[:_PREFIX_DRAWS]], sizes[-1:]])
-    counts = torch.full(picked.shape, others / _PREFIX_DRAWS, device=code.device)
+    losses = prefix_losses(module, code, target, loss, picked)
+    # In the losses' dtype, not torch's default, which the caller may have set.
+    counts = torch.full_like(losses, others / _PREFIX_DRAWS)
     counts[-1] = 1.0
-    return harmonic_mean(prefix_losses(module, code, target, loss, picked), counts)
+    return harmonic_mean(losses, counts)
 
 
 def objective(module, batch, loss, corrupt, encode, generator, prefixes=None):
@@ -595,9 +595,11 @@ def fit_loop(
 
     Returns
     -------
-    converged : bool
-        Whether training stopped because it stopped improving (or a callback
-        asked it to), or ran a decaying schedule to its end.
+    ending : {"stopped", "converged", "capped"}
+        How training ended: ``"stopped"`` when a callback or a
+        ``KeyboardInterrupt`` asked it to stop, ``"converged"`` when it
+        stopped improving or ran a decaying schedule to its end, and
+        ``"capped"`` when it reached ``max_epochs`` at a constant rate.
     """
     module = est.module_
     start = last_good = best = snapshot(module)
@@ -618,7 +620,6 @@ def fit_loop(
         unit="epoch",
         disable=not est.verbose,
     )
-    converged = False
     try:
         for _ in epochs:
             loss = run_epoch(est, X, batch_size, generator, corrupt, scheduler)
@@ -649,16 +650,19 @@ def fit_loop(
             est._no_improvement_count = 0 if improved else est._no_improvement_count + 1
             last_good = snapshot(module) if X_val is None else best
             epochs.set_postfix(postfix, refresh=False)
-            stop = est._no_improvement_count > est.n_iter_no_change
+            requested = False
             for callback in est.callbacks or ():
-                stop = bool(callback(est)) or stop
-            if stop:
-                converged = True
+                requested = bool(callback(est)) or requested
+            if requested:
+                ending = "stopped"
+                break
+            if est._no_improvement_count > est.n_iter_no_change:
+                ending = "converged"
                 break
         else:
             # A schedule that has annealed the rate to zero has stopped the
             # weights by design; only a constant rate stops at a mere cap.
-            converged = scheduler is not None
+            ending = "capped" if scheduler is None else "converged"
     except KeyboardInterrupt:
         warnings.warn(
             f"Training interrupted after {est.n_iter_} epochs; keeping the best "
@@ -666,7 +670,7 @@ def fit_loop(
             UserWarning,
             stacklevel=2,
         )
-        converged = True
+        ending = "stopped"
     finally:
         epochs.close()
         # After an interruption the weights may be mid-epoch; with validation
@@ -677,7 +681,7 @@ def fit_loop(
                 group["lr"] = group.pop("initial_lr")
     if keep_start and reconstruction_loss(est, X, est.loss) > start_loss:
         module.load_state_dict(start)
-    return converged
+    return ending
 
 
 def _autocast(est):

@@ -332,7 +332,7 @@ def plot_loss_curve(est, ax=None):
     elif isinstance(est, SparseAutoencoder) and est.sparsity != "topk":
         label += f" (+ {est.sparsity} penalty)"
     error_ax = ax
-    if est.loss == "mse":
+    if est._fitted_loss == "mse":
         ax.plot(epochs, losses * est.scale_**2, label=label)
         ax.set_ylabel("mean squared error (data units)")
     else:
@@ -371,8 +371,9 @@ def plot_nested_explained_variance(est, pca=None, ax=None):
     variance reconstructed from the first m code units alone. A fitted
     :class:`~sklearn.decomposition.PCA` adds its cumulative
     ``explained_variance_ratio_``, the same quantity for its first m
-    components (on its own training data). For a float ``n_components``, a
-    dashed line marks the share asked for and a dotted one the width chosen.
+    components (on its own training data). For a model fitted with a float
+    ``n_components``, a dashed line marks the share asked for and a dotted
+    one the width chosen.
 
     Parameters
     ----------
@@ -416,7 +417,9 @@ def plot_nested_explained_variance(est, pca=None, ax=None):
         check_is_fitted(pca)
         ratios = np.cumsum(pca.explained_variance_ratio_)
         ax.plot(np.arange(1, ratios.size + 1), ratios, marker=".", label="PCA")
-    share = est.n_components
+    # The share the fitted width was chosen by: set_params may have changed
+    # n_components since.
+    share = est._fitted_architecture["n_components"]
     if isinstance(share, float):
         ax.axhline(share, color="0.4", linestyle="--", label=f"share asked ({share:g})")
         ax.axvline(

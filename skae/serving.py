@@ -12,6 +12,8 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from . import _training
+
 __all__ = ["export_decoder", "export_encoder"]
 
 # The submodules of skae._network.Autoencoder each direction uses; the
@@ -63,7 +65,10 @@ def _export(est, wrapper, parts, width, device):
     # Two example rows: a batch of 1 would let the exporter fix the batch size.
     example = torch.zeros(2, width, dtype=torch.float32, device=device)
     batch = torch.export.Dim("batch")
-    return torch.export.export(program, (example,), dynamic_shapes=({0: batch},))
+    # A caller's autocast would be traced into the program, which then
+    # computes in bf16 and fails outside it; transform is shielded the same way.
+    with _training.autocast_off():
+        return torch.export.export(program, (example,), dynamic_shapes=({0: batch},))
 
 
 def export_encoder(est, device="cpu"):

@@ -699,6 +699,14 @@ def test_vae_score_samples_is_the_elbo_in_the_inputs_units(vae, digits):
     np.testing.assert_allclose(vae.score_samples(X), log_likelihood - kl, rtol=1e-4)
 
 
+def test_vae_score_samples_keeps_the_fitted_likelihood(digits):
+    X = digits[0][:100]
+    vae = VariationalAutoencoder(n_components=4, **FAST).fit(X)
+    elbo = vae.score_samples(X)
+    vae.set_params(loss="bce")
+    np.testing.assert_array_equal(vae.score_samples(X), elbo)
+
+
 @pytest.mark.parametrize("factor", [1e-3, 1e3])
 def test_vae_elbo_is_a_density_in_the_inputs_units(factor, digits):
     # Data in other units: the same model, a log density shifted by -D log(factor).

@@ -125,6 +125,36 @@ def test_a_share_of_variance_picks_the_smallest_width_reaching_it(X):
     assert 1 - (-est.score(X)) / X.var(axis=0).mean() >= share
 
 
+@pytest.mark.parametrize("max_epochs", [1, 2, 5])
+def test_a_share_of_variance_trains_max_epochs_in_all(X, max_epochs):
+    est = AutoencoderTransformer(0.6, **{**_FAST, "max_epochs": max_epochs}).fit(X)
+    assert est.n_iter_ == len(est.loss_curve_) == max_epochs
+
+
+@pytest.mark.parametrize("how", ["callback", "interrupt"])
+def test_a_stop_request_while_choosing_the_width_ends_the_fit(X, how):
+    def stop(est):
+        if est.n_iter_ == 2:
+            if how == "interrupt":
+                raise KeyboardInterrupt
+            return True
+        return False
+
+    # 30 epochs: the first 8 train the nested code.
+    est = AutoencoderTransformer(0.6, callbacks=[stop], **_FAST)
+    if how == "interrupt":
+        with pytest.warns(UserWarning, match="interrupted after 2 epochs"):
+            est.fit(X)
+    else:
+        est.fit(X)
+    assert est.n_iter_ == len(est.loss_curve_) == 2
+    # The width is still chosen from the nested code, and the model cut to it.
+    width = est.n_components_
+    assert width <= est.nested_explained_variance_.size
+    assert est.transform(X).shape == (400, width)
+    assert est.inverse_transform(np.zeros((2, width))).shape == (2, 64)
+
+
 def test_partial_fit_chooses_the_width_on_its_first_call(X):
     est = AutoencoderTransformer(0.6, **_FAST)
     est.partial_fit(X)

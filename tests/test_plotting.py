@@ -195,6 +195,15 @@ def test_loss_curve_in_data_units(ae):
     assert ax.get_xlabel() == "epoch"
 
 
+def test_loss_curve_keeps_the_fitted_loss(X):
+    est = AutoencoderTransformer(n_components=2, **_FAST).fit(X)
+    est.set_params(loss="bce")
+    ax = plot_loss_curve(est).axes[0]
+    assert ax.get_ylabel() == "mean squared error (data units)"
+    expected = np.array(est.loss_curve_) * est.scale_**2
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), expected)
+
+
 def test_loss_curve_with_validation_marks_the_best_epoch(X):
     est = AutoencoderTransformer(n_components=2, early_stopping=True, **_FAST)
     est.set_params(max_epochs=4).fit(X)
@@ -503,6 +512,18 @@ def test_nested_curve_beside_pca(X):
     np.testing.assert_allclose(curve.get_ydata(), est.nested_explained_variance_)
     np.testing.assert_allclose(pca_line.get_ydata(), np.cumsum(pca.explained_variance_ratio_))
     assert share.get_ydata()[0] == 0.5 and width.get_xdata()[0] == est.n_components_
+
+
+def test_nested_curve_marks_the_share_the_model_was_fitted_with(X):
+    est = AutoencoderTransformer(n_components=0.5, **_FAST).fit(X)
+    width = est.n_components_
+    est.set_params(n_components=0.9)
+    _, share, chosen = plot_nested_explained_variance(est).axes[0].get_lines()
+    assert share.get_ydata()[0] == 0.5 and chosen.get_xdata()[0] == width
+    # A nested fit of a given width chose none, whatever the parameter says now.
+    est = AutoencoderTransformer(n_components=3, nested=True, **_FAST).fit(X)
+    est.set_params(n_components=0.5)
+    assert len(plot_nested_explained_variance(est).axes[0].get_lines()) == 1
 
 
 def test_nested_curve_needs_a_nested_fit(ae):

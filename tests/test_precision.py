@@ -17,6 +17,7 @@ from skae import (
     ContractiveAutoencoder,
     DenoisingAutoencoder,
     SparseAutoencoder,
+    VariationalAutoencoder,
     _training,
 )
 
@@ -185,10 +186,21 @@ ESTIMATORS = [
     DenoisingAutoencoder(**TINY),
     SparseAutoencoder(sparsity="kl", **TINY),
     ContractiveAutoencoder(jacobian="exact", **TINY),
+    VariationalAutoencoder(**TINY),
+    # Five units or more: each step draws some of the prefixes (nested_loss).
+    AutoencoderTransformer(5, nested=True, **TINY),
+    SparseAutoencoder(5, nested=True, sparsity="kl", **TINY),
+    AutoencoderTransformer(0.9, **TINY),
 ]
 
 
-@pytest.fixture(scope="module", params=ESTIMATORS, ids=lambda est: type(est).__name__)
+def _estimator_id(est):
+    if isinstance(est.n_components, float):
+        return f"{type(est).__name__}-share"
+    return type(est).__name__ + ("-nested" if est.nested else "")
+
+
+@pytest.fixture(scope="module", params=ESTIMATORS, ids=_estimator_id)
 def reference(request, X):
     """An estimator, and its fit then partial_fit in torch's default state."""
     fitted = clone(request.param).fit(X)

@@ -55,6 +55,17 @@ def test_exported_decoder_matches_inverse_transform(fitted, programs, n_rows):
     _assert_close(_run(programs[1], code), fitted.inverse_transform(code))
 
 
+def test_export_inside_a_callers_autocast_computes_in_float32(fitted):
+    # The program runs wherever it is loaded: an autocast around the export
+    # must not be traced into it, as it does not leak into transform.
+    data = (X01 if fitted.loss == "bce" else X)[:5]
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        encoder, decoder = export_encoder(fitted), export_decoder(fitted)
+    code = fitted.transform(data)
+    _assert_close(_run(encoder, data), code)
+    _assert_close(_run(decoder, code), fitted.inverse_transform(code))
+
+
 def test_save_and_load_round_trip(fitted, programs, tmp_path):
     encoder, decoder = programs
     torch.export.save(encoder, tmp_path / "encoder.pt2")
