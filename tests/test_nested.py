@@ -244,3 +244,22 @@ def test_top_k_cannot_be_nested(X, params):
     est = SparseAutoencoder(**{"n_components": 4, "sparsity": "topk", **params})
     with pytest.raises(ValueError, match="sparsity='topk' cannot be trained nested"):
         est.fit(X)
+
+
+def test_partial_fit_measures_the_curve_on_a_share_of_its_chunk(X, monkeypatch):
+    # The curve decodes each row once per unit: after one epoch it reads one
+    # row in n_components_, at least 256; after a fit, up to 10,000.
+    measured = []
+    curve = _training.prefix_explained_variance
+
+    def spy(est, rows, max_rows):
+        measured.append(max_rows)
+        return curve(est, rows, max_rows)
+
+    monkeypatch.setattr(_training, "prefix_explained_variance", spy)
+    est = AutoencoderTransformer(4, nested=True, **_FAST).set_params(max_epochs=1)
+    est.fit(X)
+    est.partial_fit(np.tile(X, (5, 1)))
+    est.partial_fit(X)
+    assert measured == [10_000, 500, 256]
+    assert est.nested_explained_variance_.shape == (4,)
