@@ -166,13 +166,18 @@ def test_whole_matrix_is_never_densified(monkeypatch, nested):
     # Inference chunks of 2**16 values (327 rows), not 2**22 (all the rows).
     monkeypatch.setattr(_training, "_INFERENCE_ELEMENTS", 2**16)
     shapes = []
-    toarray = sp.csr_matrix.toarray
+    toarray, scaled_sparse = sp.csr_matrix.toarray, _training._scaled_sparse
 
     def spy(self, *args, **kwargs):
         shapes.append(self.shape)
         return toarray(self, *args, **kwargs)
 
+    def spy_scaled(X, *args):
+        shapes.append(X.shape)
+        return scaled_sparse(X, *args)
+
     monkeypatch.setattr(sp.csr_matrix, "toarray", spy)
+    monkeypatch.setattr(_training, "_scaled_sparse", spy_scaled)
     est = AutoencoderTransformer(
         n_components=4,
         hidden_layer_sizes=(8,),
@@ -209,3 +214,18 @@ def test_tiny_sparse_values_start_as_the_dense_ones():
     dense = AutoencoderTransformer(**params).fit(tiny)
     sparse = AutoencoderTransformer(**params).fit(sp.csr_matrix(tiny))
     _assert_same(dense.transform(tiny), sparse.transform(tiny), "transform")
+
+
+def test_sparse_rows_scale_as_the_dense_ones_whatever_their_format():
+    # Canonical rows are written from their stored values; duplicates are summed.
+    mean, scale = _moments(X)
+    dense = _training.to_tensor(X, mean, scale, "cpu")
+    S = sp.csr_matrix(X)
+    assert S.has_canonical_format
+    torch.testing.assert_close(
+        _training.to_tensor(S, mean, scale, "cpu"), dense, rtol=0, atol=0
+    )
+    halves = (np.repeat(S.data / 2, 2), np.repeat(S.indices, 2), 2 * S.indptr)
+    duplicated = sp.csr_matrix(halves, shape=S.shape)
+    assert not duplicated.has_canonical_format
+    torch.testing.assert_close(_training.to_tensor(duplicated, mean, scale, "cpu"), dense)
