@@ -62,6 +62,13 @@ def test_inference_rows_bound_the_widest_activation():
     assert rows * 300 <= _training._INFERENCE_ELEMENTS < (rows + 1) * 300
 
 
+def test_inference_rows_are_at_least_a_training_batch(monkeypatch):
+    # However wide the layers: fewer rows would stream the weights for each few.
+    est = AutoencoderTransformer(**FAST).fit(X)
+    monkeypatch.setattr(_training, "_INFERENCE_ELEMENTS", 1000)
+    assert _training.inference_rows(est.module_) == _training._MIN_INFERENCE_ROWS == 256
+
+
 @pytest.mark.parametrize("method", METHODS)
 def test_inference_allocates_no_array_as_large_as_the_input(method, monkeypatch):
     big = make_data(n_samples=20_000, n_features=10)

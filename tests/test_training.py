@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from skae import _training
+from skae import AutoencoderTransformer, _training
 
 
 def test_resolve_device():
@@ -155,3 +155,30 @@ def test_auto_max_epochs_fits_the_number_of_rows():
     assert _training.auto_max_epochs(100) == 100
     assert _training.auto_max_epochs(60_000) == 17
     assert _training.auto_max_epochs(10**8) == 1
+
+
+# 12,000 rows: at most 2048 of them (every sixth), 2400 (every fifth), all.
+@pytest.mark.parametrize(("max_epochs", "checked"), [(1, 2000), (2, 2400), (10, 12000)])
+def test_check_against_the_start_reads_a_tenth_of_the_trained_rows(
+    max_epochs, checked, monkeypatch
+):
+    # A tenth of the rows the epochs pass over, at least 2048, and the same
+    # evenly spaced rows for the start and the end.
+    read = []
+    loss = _training.reconstruction_loss
+
+    def spy(est, X, name, max_rows=None):
+        read.append(_training.spaced_rows(X, max_rows).tolist())
+        return loss(est, X, name, max_rows)
+
+    monkeypatch.setattr(_training, "reconstruction_loss", spy)
+    X = np.random.default_rng(0).normal(size=(12000, 3))
+    AutoencoderTransformer(
+        1, hidden_layer_sizes=(), max_epochs=max_epochs, batch_size=2000, device="cpu"
+    ).fit(X)
+    assert len(read) == 2 and read[0] == read[1]
+    assert (
+        len(read[0]) == checked
+        if checked == 12000
+        else checked <= len(read[0]) < 1.2 * checked
+    )
