@@ -151,7 +151,7 @@ def sections(figures=True):
     """The rst of each section of the Benchmarks page, by file name."""
     speed, memory = _script("speed"), _script("memory")
     fit_time, ttq = _script("fit_time"), _script("time_to_quality")
-    anomaly = _script("anomaly")
+    anomaly, wide_sparse = _script("anomaly"), _script("wide_sparse")
     # Commands of files written before the scripts recorded their arguments:
     # pca_vs_ae_checks.json's "arguments" and fit_time's/memory's defaults.
     return {
@@ -173,6 +173,9 @@ def sections(figures=True):
             "memory.json",
             memory.table,
             "python benchmarks/memory.py --out benchmarks/results",
+        ),
+        "wide_sparse": _single(
+            "wide_sparse", "wide_sparse.json", wide_sparse.table, None, figures=figures
         ),
         "fit_time": _single(
             "fit_time",

@@ -11,9 +11,9 @@ import torch
 
 # Each pytest-xdist worker would take torch's default of one thread per core, so
 # `-n 2` on 2 cores ran 4 OpenMP threads on 2 cores, which wait on one another:
-# the suite took 165 s there against 38 s with one thread per worker (67 s
-# without xdist). The workers share the cores instead, as joblib's do;
-# OMP_NUM_THREADS, which torch reads itself, overrides this.
+# the suite took 158-179 s there, and 44 s with the cores shared out (68 s
+# without xdist). The workers share the cores, as joblib's do; OMP_NUM_THREADS,
+# which torch reads itself, overrides this.
 _workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
 if _workers and "OMP_NUM_THREADS" not in os.environ:
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(_workers)))

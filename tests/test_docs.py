@@ -44,6 +44,7 @@ def test_every_section_names_its_machine_and_command(sections):
         "mnist",
         "speed",
         "memory",
+        "wide_sparse",
         "fit_time",
         "time_to_quality",
         "anomaly",
@@ -75,6 +76,9 @@ def test_other_tables_hold_the_json_numbers(sections):
     cells = _cells(sections["memory"])
     for method in memory["methods"].values():
         assert str(method["peak_rss_increase_mb"]) in cells
+    cells = _cells(sections["wide_sparse"])
+    for r in json.loads((RESULTS / "wide_sparse.json").read_text())["runs"]:
+        assert str(r["fit_seconds"]) in cells and str(r["truncated_svd_seconds"]) in cells
     cells = _cells(sections["fit_time"])
     for r in json.loads((RESULTS / "fit_time.json").read_text()):
         assert f"{r['fit_seconds']:.3f}" in cells
