@@ -17,7 +17,11 @@ from ._base import (
     _store_params,
     _torch_generator,
 )
-from ._principal_components import principal_components, total_variance
+from ._principal_components import (
+    _COVARIANCE_FEATURES,
+    principal_components,
+    total_variance,
+)
 from .noise import NOISES
 from .penalties import PENALTIES, contraction_exact, contraction_projected
 
@@ -829,13 +833,16 @@ class VariationalAutoencoder(BaseAutoencoder):
     def _set_noise_variance(self, X, X_val):
         # Probabilistic PCA's noise variance, on the rows the PCA start sees: the
         # mean variance of the directions the code leaves out. principal_components
-        # leaves out directions without variance; when the data have none beyond
-        # the code's, the rounding left in the total does not count either.
+        # leaves out directions without variance; they count as zero. Narrow data
+        # give every axis (their covariance is decomposed anyway); wide ones the
+        # code's and one more, the rest coming from the total variance.
         more = () if X_val is None else (X_val,)
         width, n_features = self.n_components_, X.shape[1]
-        _, _, spread = principal_components(X, min(width + 1, n_features), *more)
+        every_axis = n_features <= _COVARIANCE_FEATURES
+        n_axes = n_features if every_axis else min(width + 1, n_features)
+        _, _, spread = principal_components(X, n_axes, *more)
         variances = spread.double() ** 2
-        total = total_variance(X, *more)
+        total = float(variances.sum()) if every_axis else total_variance(X, *more)
         residual = 0.0
         if variances.numel() > width:
             residual = max(0.0, total - float(variances[:width].sum())) / (n_features - width)
