@@ -22,5 +22,7 @@ def test_small_case_writes_json_and_table(tmp_path, capsys):
     assert run["stored_values"] == 300 * 12
     phases = run["before_first_epoch_seconds"] + run["epoch_seconds"]
     assert 0 < phases <= run["fit_seconds"]
-    assert run["peak_beyond_data_mb"] > 0 and run["truncated_svd_seconds"] > 0
+    assert run["peak_beyond_data_mb"] > 0
+    # Rounded to 0.01 s, which a small case can take less than.
+    assert run["truncated_svd_seconds"] >= 0 and run["pca_start_seconds"] >= 0
     assert "| 300 x 1,200 | 0.01 | 3 |" in capsys.readouterr().out

@@ -149,10 +149,10 @@ def test_the_start_check_and_validation_loss_are_float32(X, native, monkeypatch)
     losses = []
     reconstruction_loss = _training.reconstruction_loss
 
-    def spy(est, X, loss):
+    def spy(est, X, loss, max_rows=None):
         assert not torch.is_autocast_enabled("cpu")
         losses.append(loss)
-        return reconstruction_loss(est, X, loss)
+        return reconstruction_loss(est, X, loss, max_rows)
 
     monkeypatch.setattr(_training, "reconstruction_loss", spy)
     AutoencoderTransformer(**LARGE).fit(X)
