@@ -30,9 +30,10 @@ OPTIMIZERS = {
 _INFERENCE_ELEMENTS = 2**22
 # But an inference chunk holds at least as many rows as a training batch of
 # the default size: with fewer, each chunk streams the wide layers' weights
-# from memory for a handful of rows. At 100,000 features (41-row chunks) the
-# two passes over 20,000 training rows that check a fit against its start
-# took 247 s of a 332-s fit, against 85 s for the training epoch.
+# from memory for a handful of rows. At 100,000 features (41-row chunks) a
+# one-epoch fit over 20,000 rows spent 247 s of its 332 s outside the epoch,
+# mostly in the two passes that check it against its start (2-core machine
+# under load; the epoch took 85 s).
 _MIN_INFERENCE_ROWS = 256
 # The check that a fit ends no worse than its start compares the two on the
 # same evenly spaced rows: _CHECK_SHARE of the rows training passes over, at
