@@ -76,15 +76,16 @@ class _SparseBlock:
 
         ``S.T @ S`` costs the square of each row's stored values, not
         ``n_features`` per row; the offset is applied to the sums:
-        ``sum (s - o)(s - o)^T = S^T S - t o^T - o t^T + n o o^T``, ``t = sum s``.
+        ``sum (s - o)(s - o)^T = S^T S - t o^T - o t^T + n o o^T``, ``t = sum s``,
+        written with the column sums ``c = t - n o`` of the rows themselves.
         """
         S, offset, n_rows = self.S, self.offset, self.n_rows
-        total = np.bincount(S.indices, weights=S.data, minlength=S.shape[1])
+        centred = self.column_sums()  # t - n o
         gram = (S.T @ S).toarray()
-        cross = np.outer(total - 0.5 * n_rows * offset, offset)
+        cross = np.outer(centred + 0.5 * n_rows * offset, offset)
         gram -= cross
         gram -= cross.T
-        return torch.from_numpy(total - n_rows * offset), torch.from_numpy(gram)
+        return torch.from_numpy(centred), torch.from_numpy(gram)
 
     def column_sums(self):
         S = self.S
@@ -132,9 +133,13 @@ def principal_components(X, n_components, *more_rows):
     reproducible. The tensors are in ``X``'s dtype, on ``X``'s device for a
     narrow tensor ``X``, else on the CPU.
     """
-    blocks = _blocks(X, more_rows)
+    return _principal_axes(_blocks(X, more_rows), n_components, X.dtype)
+
+
+def _principal_axes(blocks, n_components, dtype):
+    """:func:`principal_components` of the rows of ``blocks``."""
     n_samples = sum(block.n_rows for block in blocks)
-    if X.shape[1] <= _COVARIANCE_FEATURES:
+    if blocks[0].n_features <= _COVARIANCE_FEATURES:
         values, vectors, mean, mean_square = _covariance_axes(blocks, n_samples)
     else:
         values, vectors, mean, mean_square = _randomized_axes(blocks, n_samples, n_components)
@@ -142,12 +147,20 @@ def principal_components(X, n_components, *more_rows):
     # with the rows: on rank-2 data the spurious variances reached 1.4 eps times
     # the trace at 300 rows and 13 at 60000, so sqrt(n_samples) eps times the
     # trace leaves a margin of about 15.
-    rounding = math.sqrt(n_samples) * torch.finfo(X.dtype).eps * mean_square
+    rounding = math.sqrt(n_samples) * torch.finfo(dtype).eps * mean_square
     n_used = min(n_components, int((values > rounding).sum()))
     components, spread = vectors[:n_used], values[:n_used].sqrt()
     signs = torch.sign(components.gather(1, components.abs().argmax(1, keepdim=True)))
     components = components * signs
-    return components.to(X.dtype), mean.to(X.dtype), spread.to(X.dtype)
+    return components.to(dtype), mean.to(dtype), spread.to(dtype)
+
+
+def _moments(blocks):
+    """``(n_samples, mean, mean_square)``: the rows' count, column means and
+    the trace of their uncentred second moment, in float64."""
+    n_samples = sum(block.n_rows for block in blocks)
+    mean = sum(block.column_sums() for block in blocks) / n_samples
+    return n_samples, mean, sum(block.squares() for block in blocks) / n_samples
 
 
 def _covariance_axes(blocks, n_samples):
@@ -174,8 +187,7 @@ def _randomized_axes(blocks, n_samples, n_components):
     rank allows.
     """
     n_features = blocks[0].n_features
-    mean = sum(block.column_sums() for block in blocks) / n_samples
-    mean_square = sum(block.squares() for block in blocks) / n_samples
+    _, mean, mean_square = _moments(blocks)
     ends = np.cumsum([0] + [block.n_rows for block in blocks])
 
     def centred(V):
@@ -216,10 +228,12 @@ def _normalized(matrix):
 
 def total_variance(X, *more_rows):
     """The summed variance of the columns of the rows of ``X`` and ``more_rows``."""
-    blocks = _blocks(X, more_rows)
-    n_samples = sum(block.n_rows for block in blocks)
-    mean = sum(block.column_sums() for block in blocks) / n_samples
-    return max(0.0, sum(block.squares() for block in blocks) / n_samples - float(mean @ mean))
+    return _total_variance(_blocks(X, more_rows))
+
+
+def _total_variance(blocks):
+    _, mean, mean_square = _moments(blocks)
+    return max(0.0, mean_square - float(mean @ mean))
 
 
 def share_width(X, share, *more_rows):
@@ -229,13 +243,14 @@ def share_width(X, share, *more_rows):
     ``share`` of the total, or every axis the data have. Wide data ask the
     randomized route for a few axes first, and for more until they reach it.
     """
+    blocks = _blocks(X, more_rows)
     n_features = X.shape[1]
-    most = min(n_features, sum(block.shape[0] for block in (X, *more_rows)))
-    total = total_variance(X, *more_rows)
+    most = min(n_features, sum(block.n_rows for block in blocks))
+    total = _total_variance(blocks)
     n_axes = n_features if n_features <= _COVARIANCE_FEATURES else _FIRST_SHARE_AXES
     while True:
         n_axes = min(n_axes, most)
-        _, _, spread = principal_components(X, n_axes, *more_rows)
+        _, _, spread = _principal_axes(blocks, n_axes, X.dtype)
         ratios = np.cumsum(spread.double().cpu().numpy() ** 2) / total
         if ratios.size < n_axes or n_axes == most or ratios[-1] > share:
             return max(
