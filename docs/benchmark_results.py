@@ -152,6 +152,7 @@ def sections(figures=True):
     speed, memory = _script("speed"), _script("memory")
     fit_time, ttq = _script("fit_time"), _script("time_to_quality")
     anomaly, wide_sparse = _script("anomaly"), _script("wide_sparse")
+    more_epochs = _script("more_epochs")
     # Commands of files written before the scripts recorded their arguments:
     # pca_vs_ae_checks.json's "arguments" and fit_time's/memory's defaults.
     return {
@@ -163,6 +164,14 @@ def sections(figures=True):
             "python benchmarks/pca_vs_ae.py --datasets mnist mnist_defaults "
             "--methods pca autoencoder --data-home DIR --out benchmarks/results/mnist",
             figures,
+        ),
+        "more_epochs": _single(
+            "more_epochs",
+            "mnist_epochs/more_epochs.json",
+            more_epochs.markdown,
+            None,
+            figure=more_epochs.plot,
+            figures=figures,
         ),
         "speed": "\n".join(
             _single("speed", path, speed.markdown, None)

@@ -42,6 +42,7 @@ def test_every_section_names_its_machine_and_command(sections):
     assert set(sections) == {
         "pca_vs_ae",
         "mnist",
+        "more_epochs",
         "speed",
         "memory",
         "wide_sparse",
@@ -52,6 +53,16 @@ def test_every_section_names_its_machine_and_command(sections):
     for text in sections.values():
         assert "**Machine:**" in text and "**Command:** ``python benchmarks/" in text
         assert ".. list-table::" in text
+
+
+def test_more_epochs_section_holds_every_run_and_check(sections):
+    report = json.loads((RESULTS / "mnist_epochs" / "more_epochs.json").read_text())
+    cells = _cells(sections["more_epochs"])
+    for r in report["records"]:
+        assert str(r["test_sse_per_image"]) in cells and str(r["fit_seconds"]) in cells
+    for check in report["checks"]:
+        verdict = "PASS" if check["passed"] else "FAIL"
+        assert f"{verdict} {check['setting']} seed {check['seed']}" in sections["more_epochs"]
 
 
 def test_pca_vs_ae_tables_hold_the_json_numbers(sections):
