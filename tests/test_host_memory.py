@@ -1,10 +1,7 @@
 """Tests for skae._host_memory: glibc keeps a wide fit's freed blocks for reuse."""
 
-import resource
-
 import numpy as np
 import pytest
-import torch
 
 from skae import AutoencoderTransformer, _host_memory, _training
 from skae._host_memory import ADAPTIVE_MAX_BYTES, reuse_freed_blocks
@@ -57,29 +54,6 @@ def test_other_c_libraries_are_left_alone(monkeypatch):
     assert _host_memory._glibc() is None
     with reuse_freed_blocks(10 * ADAPTIVE_MAX_BYTES):
         pass
-
-
-def _faults_of_a_fresh_block(n_bytes):
-    """Minor page faults of allocating and writing a block, after freeing one as large."""
-    torch.ones(n_bytes // 4).sum()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    torch.ones(n_bytes // 4).sum()
-    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
-
-
-@pytest.mark.skipif(_host_memory._glibc() is None, reason="needs glibc")
-def test_a_freed_large_block_is_reused_without_page_faults():
-    n_bytes = 2 * ADAPTIVE_MAX_BYTES  # 64 MB: 16,384 pages of 4 KB
-    mapped = _faults_of_a_fresh_block(n_bytes)
-    with reuse_freed_blocks(n_bytes):
-        # The heap's first large blocks may still fault in (16,384 faults on
-        # the first try in 9 of 16 fresh processes here, 0 from the second).
-        _faults_of_a_fresh_block(n_bytes)
-        reused = _faults_of_a_fresh_block(n_bytes)
-    # Transparent huge pages, where the kernel gives them, cut the faults of
-    # a fresh mapping to 32 (of 2 MB); a reused block faults in no page at all.
-    assert mapped >= 32
-    assert reused < mapped / 4
 
 
 def test_run_epoch_reuses_blocks_after_its_first_step(monkeypatch):
