@@ -329,8 +329,11 @@ def plot_loss_curve(est, ax=None):
     label = "training loss"
     if hasattr(est, "corrupt"):
         label += " (noisy inputs)"
-    elif isinstance(est, SparseAutoencoder) and est.sparsity != "topk":
-        label += f" (+ {est.sparsity} penalty)"
+    elif isinstance(est, SparseAutoencoder) and "top_k" not in est._fitted_architecture:
+        # From the network that was fitted, not the sparsity parameter, which
+        # set_params may have changed since: a KL code ends in a sigmoid.
+        kl = est._fitted_architecture.get("code_activation") == "sigmoid"
+        label += f" (+ {'kl' if kl else 'l1'} penalty)"
     error_ax = ax
     if est._fitted_loss == "mse":
         ax.plot(epochs, losses * est.scale_**2, label=label)

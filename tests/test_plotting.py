@@ -204,6 +204,18 @@ def test_loss_curve_keeps_the_fitted_loss(X):
     np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), expected)
 
 
+@pytest.mark.parametrize(
+    ("fitted", "label"),
+    [("kl", " (+ kl penalty)"), ("l1", " (+ l1 penalty)"), ("topk", "")],
+)
+def test_loss_curve_names_the_fitted_penalty(X, fitted, label):
+    est = SparseAutoencoder(n_components=4, sparsity=fitted, **_FAST).fit(X)
+    for sparsity in ("kl", "l1", "topk"):
+        est.set_params(sparsity=sparsity)
+        line = plot_loss_curve(est).axes[0].get_lines()[0]
+        assert line.get_label() == "training loss" + label
+
+
 def test_loss_curve_with_validation_marks_the_best_epoch(X):
     est = AutoencoderTransformer(n_components=2, early_stopping=True, **_FAST)
     est.set_params(max_epochs=4).fit(X)
