@@ -23,7 +23,7 @@ to 60 epochs).
 
 Data: MNIST (60000 training and the 10000 test images; a 30-unit code) when
 ``--data-home`` points at the four IDX files; else scikit-learn's
-``load_digits`` (pixels / 16, a 25% test split; a 16-unit code).
+``load_digits`` (pixels / 16, a fixed 25% test split; a 16-unit code).
 ``--n-train`` keeps the first training rows.
 
 Usage:
@@ -48,6 +48,7 @@ from pca_vs_ae import MNIST_AE, linear_probe
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
+from time_to_quality import sse_per_image
 
 from skae import AutoencoderTransformer
 from skae.datasets import load_mnist
@@ -64,27 +65,24 @@ SETTINGS = {
 TOLERANCE = 1.01
 
 
-def load(data_home, n_train, seed):
-    """``(X_train, X_test, y_train, y_test, n_components, name)``: MNIST, or digits offline."""
+def load(data_home, n_train):
+    """``(X_train, X_test, y_train, y_test, n_components, name)``: MNIST, or digits offline.
+
+    The split is the same for every seed, as MNIST's is; seeds vary the fits.
+    """
     if data_home:
         X_train, y_train, X_test, y_test = load_mnist(data_home, return_X_y=True)
         data = (X_train, X_test, y_train, y_test, 30, "mnist")
     else:
         digits = load_digits()
         split = train_test_split(
-            digits.data / 16.0, digits.target, test_size=0.25, random_state=seed
+            digits.data / 16.0, digits.target, test_size=0.25, random_state=0
         )
         data = (*split, 16, "digits")
     X_train, X_test, y_train, y_test, n_components, name = data
     if n_train is not None:
         X_train, y_train = X_train[:n_train], y_train[:n_train]
     return X_train, X_test, y_train, y_test, n_components, name
-
-
-def sse_per_image(model, X):
-    """Squared error summed over the pixels, averaged over the rows of ``X``."""
-    X_hat = model.inverse_transform(model.transform(X))
-    return float(((X_hat - X) ** 2).sum(axis=1).mean())
 
 
 def run(setting, seed, max_epochs, data, device, probe):
@@ -108,7 +106,9 @@ def run(setting, seed, max_epochs, data, device, probe):
         "max_epochs": max_epochs,
         "n_iter": model.n_iter_,
         "fit_seconds": round(fit_seconds, 1),
-        "test_sse_per_image": round(sse_per_image(model, X_test), 4),
+        "test_sse_per_image": round(
+            sse_per_image(X_test, model.inverse_transform(model.transform(X_test))), 4
+        ),
         "precision": model.precision_,
     }
     if probe:
@@ -116,6 +116,16 @@ def run(setting, seed, max_epochs, data, device, probe):
             model, X_train, y_train, X_test, y_test
         )
     return record
+
+
+def _curves(records):
+    """``{(setting, seed): [(max_epochs, test error), ...]}``, by rising ``max_epochs``."""
+    curves = {}
+    for r in records:
+        curves.setdefault((r["setting"], r["seed"]), []).append(
+            (r["max_epochs"], r["test_sse_per_image"])
+        )
+    return {key: sorted(points) for key, points in curves.items()}
 
 
 def checks(records):
@@ -130,12 +140,7 @@ def checks(records):
     (False, 1.0172)
     """
     results = []
-    for setting, seed in dict.fromkeys((r["setting"], r["seed"]) for r in records):
-        errors = sorted(
-            (r["max_epochs"], r["test_sse_per_image"])
-            for r in records
-            if (r["setting"], r["seed"]) == (setting, seed)
-        )
+    for (setting, seed), errors in _curves(records).items():
         ratios = [
             later / earlier
             for i, (_, earlier) in enumerate(errors)
@@ -187,14 +192,8 @@ def plot(report, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    records = report["records"]
     fig, ax = plt.subplots(figsize=(6, 4))
-    for setting, seed in dict.fromkeys((r["setting"], r["seed"]) for r in records):
-        points = sorted(
-            (r["max_epochs"], r["test_sse_per_image"])
-            for r in records
-            if (r["setting"], r["seed"]) == (setting, seed)
-        )
+    for (setting, seed), points in _curves(report["records"]).items():
         ax.plot(*zip(*points), marker="o", label=f"{setting}, seed {seed}")
     ax.set_xlabel("max_epochs")
     ax.set_ylabel("test SSE per image")
@@ -224,8 +223,8 @@ def main(argv=None):
     args = parse_args(argv)
     out = output_folder(args.out, "more_epochs")
     records = []
+    data = load(args.data_home, args.n_train)
     for seed in args.seeds:
-        data = load(args.data_home, args.n_train, seed)
         for setting in args.settings:
             for max_epochs in sorted(args.epochs):
                 records.append(run(setting, seed, max_epochs, data, args.device, args.probe))
