@@ -6,6 +6,7 @@ names one; the committed results change only with ``--out benchmarks/results``
 (or one of its subfolders).
 """
 
+import json
 import os
 import platform
 import sys
@@ -61,3 +62,12 @@ def environment(device, argv):
         "skae": skae.__version__,
         "argv": sys.argv[1:] if argv is None else list(argv),
     }
+
+
+def write_report(out, script, report, plot, markdown):
+    """Write ``<script>.json`` and ``<script>.png`` to ``out``; print the table."""
+    path = out / f"{script}.json"
+    path.write_text(json.dumps(report, indent=2))
+    plot(report, out / f"{script}.png")
+    print(markdown(report))
+    print(f"\nwrote {path}")

@@ -40,7 +40,6 @@ refreshes the committed results) and prints a Markdown table and the checks.
 """
 
 import argparse
-import json
 import time
 import warnings
 
@@ -53,7 +52,7 @@ from time_to_quality import sse_per_image
 from skae import AutoencoderTransformer
 from skae.datasets import load_mnist
 
-from _results import add_out_argument, environment, output_folder
+from _results import add_out_argument, environment, output_folder, write_report
 
 _IMAGES = {key: value for key, value in MNIST_AE.items() if key != "max_epochs"}
 SETTINGS = {
@@ -240,10 +239,7 @@ def main(argv=None):
         "checks": checks(records),
         "environment": environment(args.device, argv),
     }
-    (out / "more_epochs.json").write_text(json.dumps(report, indent=2))
-    plot(report, out / "more_epochs.png")
-    print(markdown(report))
-    print(f"\nwrote {out / 'more_epochs.json'}")
+    write_report(out, "more_epochs", report, plot, markdown)
 
 
 if __name__ == "__main__":

@@ -152,7 +152,7 @@ def sections(figures=True):
     speed, memory = _script("speed"), _script("memory")
     fit_time, ttq = _script("fit_time"), _script("time_to_quality")
     anomaly, wide_sparse = _script("anomaly"), _script("wide_sparse")
-    more_epochs = _script("more_epochs")
+    more_epochs, defaults = _script("more_epochs"), _script("defaults")
     # Commands of files written before the scripts recorded their arguments:
     # pca_vs_ae_checks.json's "arguments" and fit_time's/memory's defaults.
     return {
@@ -164,6 +164,14 @@ def sections(figures=True):
             "python benchmarks/pca_vs_ae.py --datasets mnist mnist_defaults "
             "--methods pca autoencoder --data-home DIR --out benchmarks/results/mnist",
             figures,
+        ),
+        "defaults": _single(
+            "defaults",
+            "defaults/defaults.json",
+            defaults.markdown,
+            None,
+            figure=defaults.plot,
+            figures=figures,
         ),
         "more_epochs": _single(
             "more_epochs",

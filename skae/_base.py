@@ -105,9 +105,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "tied_weights": ["boolean"],
         "init": [StrOptions({"pca", "random"})],
         "optimizer": [StrOptions(set(_training.OPTIMIZERS))],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
         "learning_rate_schedule": [StrOptions(set(_training.SCHEDULES))],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "weight_decay": [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "max_epochs": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
@@ -133,10 +133,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         loss="mse",
         tied_weights=False,
         init="pca",
-        optimizer="adam",
-        learning_rate=2e-3,
+        optimizer="adamw",
+        learning_rate="auto",
         learning_rate_schedule="cosine",
-        weight_decay=0.0,
+        weight_decay="auto",
         batch_size="auto",
         max_epochs="auto",
         early_stopping=False,
@@ -270,6 +270,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 if isinstance(part, torch.Tensor):
                     part.clamp_(*_OUTPUT_RANGES[output_activation])
 
+        if fresh or not incremental:
+            # A stream's later chunks keep the rates its first chunk set.
+            self.learning_rate_, self.weight_decay_ = _training.resolve_rates(
+                self.learning_rate, self.weight_decay, self.optimizer, X_train.shape[0]
+            )
         if fresh:
             self._initialize(X_train, X_val, architecture)
         elif not incremental:
@@ -551,8 +556,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _make_optimizer(self):
         return _training.OPTIMIZERS[self.optimizer](
             self.module_.parameters(),
-            lr=self.learning_rate,
-            weight_decay=self.weight_decay,
+            lr=self.learning_rate_,
+            weight_decay=self.weight_decay_,
         )
 
     def _forget_fit(self):

@@ -233,6 +233,32 @@ def test_history_and_convergence_warning(digits):
     assert ae.validation_scores_ is None
 
 
+@pytest.mark.parametrize(
+    ("schedule", "early_stopping", "n_iter"),
+    [("constant", False, 4), ("cosine", True, 3), ("cosine", False, 12)],
+)
+def test_a_stalled_training_loss_stops_only_a_constant_rate(
+    digits, schedule, early_stopping, n_iter
+):
+    # At a rate that rounds to zero the loss never improves after the first
+    # epoch: the training loss ends a constant-rate fit n_iter_no_change + 1
+    # epochs later, validation data (which start from the start's score) end
+    # any fit, and a cosine fit without them runs its planned epochs.
+    X, _ = digits
+    ae = AutoencoderTransformer(
+        n_components=2,
+        learning_rate=1e-300,
+        learning_rate_schedule=schedule,
+        early_stopping=early_stopping,
+        n_iter_no_change=2,
+        **{**FAST, "max_epochs": 12},
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ae.fit(X)
+    assert ae.n_iter_ == n_iter
+
+
 def test_early_stopping_restores_best_validation_weights(digits):
     X, _ = digits
     ae = AutoencoderTransformer(
@@ -507,7 +533,7 @@ def test_learning_rate_follows_the_schedule_per_step_and_is_restored(digits):
             **{**FAST, "max_epochs": 20},
         ).fit(X)
         # A later partial_fit or warm start begins from the base rate again.
-        assert ae.optimizer_.param_groups[0]["lr"] == ae.learning_rate
+        assert ae.optimizer_.param_groups[0]["lr"] == ae.learning_rate_
         assert "initial_lr" not in ae.optimizer_.param_groups[0]
     assert rates["constant"] == [2e-3] * 20
     cosine = rates["cosine"]

@@ -42,6 +42,7 @@ def test_every_section_names_its_machine_and_command(sections):
     assert set(sections) == {
         "pca_vs_ae",
         "mnist",
+        "defaults",
         "more_epochs",
         "speed",
         "memory",
@@ -63,6 +64,16 @@ def test_more_epochs_section_holds_every_run_and_check(sections):
     for check in report["checks"]:
         verdict = "PASS" if check["passed"] else "FAIL"
         assert f"{verdict} {check['setting']} seed {check['seed']}" in sections["more_epochs"]
+
+
+def test_defaults_section_holds_every_run_and_check(sections):
+    report = json.loads((RESULTS / "defaults" / "defaults.json").read_text())
+    cells = _cells(sections["defaults"])
+    for r in report["records"]:
+        assert f"{r['ratio_to_pca']:.4g}" in cells and str(r["fit_seconds"]) in cells
+    assert report["checks"] and all(check["passed"] for check in report["checks"])
+    for check in report["checks"]:
+        assert f"PASS {check['dataset']}:" in sections["defaults"]
 
 
 def test_pca_vs_ae_tables_hold_the_json_numbers(sections):

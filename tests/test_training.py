@@ -151,9 +151,43 @@ def test_fits_of_one_or_two_steps_move_the_weights(max_epochs):
         assert not torch.equal(weight, start.module_.state_dict()[name]), name
 
 
+@pytest.mark.parametrize(
+    ("optimizer", "n_samples", "rates"),
+    [
+        ("adamw", 9_999, (2e-3, 0.0)),
+        ("adamw", 10_000, (4e-3, 0.3)),
+        # Only AdamW decays decoupled; a coupled L2 term of 0.3 would swamp the loss.
+        ("adam", 10_000, (4e-3, 0.0)),
+        ("sgd", 10_000, (4e-3, 0.0)),
+    ],
+)
+def test_auto_rates_follow_the_number_of_rows(optimizer, n_samples, rates):
+    assert _training.resolve_rates("auto", "auto", optimizer, n_samples) == rates
+    # A value the user gives is kept as it is.
+    assert _training.resolve_rates(1e-3, 0.5, optimizer, n_samples) == (1e-3, 0.5)
+
+
+def test_fit_trains_with_the_resolved_rates():
+    X = np.random.default_rng(0).normal(size=(10_000, 3))
+    params = dict(
+        n_components=1, hidden_layer_sizes=(4,), max_epochs=1, device="cpu", random_state=0
+    )
+    large = AutoencoderTransformer(**params).fit(X)
+    small = AutoencoderTransformer(**params).fit(X[:500])
+    for est, rates in [(large, (4e-3, 0.3)), (small, (2e-3, 0.0))]:
+        assert (est.learning_rate_, est.weight_decay_) == rates
+        group = est.optimizer_.param_groups[0]
+        assert (group["lr"], group["weight_decay"]) == rates
+    # A stream keeps the rates of its first chunk; a warm fit takes its own data's.
+    small.set_params(warm_start=True).partial_fit(X)
+    assert small.weight_decay_ == 0.0
+    small.fit(X)
+    assert small.weight_decay_ == 0.3
+
+
 def test_auto_max_epochs_fits_the_number_of_rows():
     assert _training.auto_max_epochs(100) == 100
-    assert _training.auto_max_epochs(60_000) == 17
+    assert _training.auto_max_epochs(60_000) == 40
     assert _training.auto_max_epochs(10**8) == 1
 
 

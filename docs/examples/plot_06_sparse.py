@@ -37,14 +37,17 @@ X_train, X_test = train_test_split(X, random_state=0)
 # The KL model uses the defaults (``sparsity_weight=0.1``, a target mean
 # activation of 0.05). One more setting matters for L1: a penalty on the code
 # alone mostly shrinks the code's scale, which the decoder undoes by growing
-# its weights; a little ``weight_decay`` on the weights stops that trade.
+# its weights; a little ``weight_decay`` on the weights stops that trade
+# (with ``optimizer="adam"`` it is an L2 term in the gradient, weighed
+# against the penalty's; the default AdamW's decoupled decay shrinks the
+# weights at the learning rate's pace instead).
 
 settings = dict(n_components=32, hidden_layer_sizes=(128,), max_epochs=100, random_state=0)
 models = {
     "plain": AutoencoderTransformer(**settings),
     "kl": SparseAutoencoder(sparsity="kl", **settings),
     "l1": SparseAutoencoder(
-        sparsity="l1", sparsity_weight=0.03, weight_decay=3e-3, **settings
+        sparsity="l1", sparsity_weight=0.03, optimizer="adam", weight_decay=3e-3, **settings
     ),
     "topk": SparseAutoencoder(sparsity="topk", k=4, **settings),
 }
