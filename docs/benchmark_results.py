@@ -173,13 +173,19 @@ def sections(figures=True):
             figure=defaults.plot,
             figures=figures,
         ),
-        "more_epochs": _single(
-            "more_epochs",
-            "mnist_epochs/more_epochs.json",
-            more_epochs.markdown,
-            None,
-            figure=more_epochs.plot,
-            figures=figures,
+        "more_epochs": "\n".join(
+            _single(
+                "more_epochs",
+                path,
+                more_epochs.markdown,
+                None,
+                figure=more_epochs.plot,
+                figures=figures,
+            )
+            for path in (
+                "mnist_epochs/more_epochs.json",
+                "mnist_epochs_auto_rates/more_epochs.json",
+            )
         ),
         "speed": "\n".join(
             _single("speed", path, speed.markdown, None)

@@ -11,9 +11,13 @@ def test_digits_run_writes_records_checks_and_figure(tmp_path, capsys):
     assert "Usage:" in bench.__doc__
     assert doctest.testmod(bench).failed == 0
     # The documented setting for images is pca_vs_ae's, less its epoch budget.
-    assert bench.SETTINGS["images"]["weight_decay"] == 0.1
+    assert bench.SETTINGS["images"]["weight_decay"] == 0.3
     assert "max_epochs" not in bench.SETTINGS["images"]
     assert bench.SETTINGS["images_no_decay"]["weight_decay"] == 0.0
+    # The same as a user types it today: the rates and the decay left to "auto".
+    auto_rates = bench.SETTINGS["images_auto_rates"]
+    assert not {"optimizer", "learning_rate", "weight_decay"} & set(auto_rates)
+    assert auto_rates["loss"] == "bce" and auto_rates["hidden_layer_sizes"] == (1000, 500, 250)
     bench.main(
         ["--settings", "defaults", "--epochs", "2", "1", "--n-train", "300", "--probe"]
         + ["--out", str(tmp_path)]

@@ -56,8 +56,9 @@ def test_every_section_names_its_machine_and_command(sections):
         assert ".. list-table::" in text
 
 
-def test_more_epochs_section_holds_every_run_and_check(sections):
-    report = json.loads((RESULTS / "mnist_epochs" / "more_epochs.json").read_text())
+@pytest.mark.parametrize("folder", ["mnist_epochs", "mnist_epochs_auto_rates"])
+def test_more_epochs_section_holds_every_run_and_check(sections, folder):
+    report = json.loads((RESULTS / folder / "more_epochs.json").read_text())
     cells = _cells(sections["more_epochs"])
     for r in report["records"]:
         assert str(r["test_sse_per_image"]) in cells and str(r["fit_seconds"]) in cells
