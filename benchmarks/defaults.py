@@ -120,6 +120,7 @@ def fit(model, X_train, X_test):
 
 
 def run(args, settings):
+    """Fit PCA and each named setting at every size of every data set; the records."""
     records = []
     loader_args = SimpleNamespace(
         seed=args.seed, quick=False, data_home=args.data_home, mnist_subset=args.mnist_subset
@@ -131,7 +132,7 @@ def run(args, settings):
         for k in sizes:
             if k >= X_train.shape[1]:
                 continue
-            pca_mse, _, pca_seconds = fit(PCA(k, random_state=args.seed), X_train, X_test)
+            pca_mse, _, _ = fit(PCA(k, random_state=args.seed), X_train, X_test)
             for name in args.settings + list(args.tried):
                 fixed = _settings(name, settings, X_train.shape[0])
                 model = AutoencoderTransformer(
