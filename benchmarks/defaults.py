@@ -56,10 +56,10 @@ import time
 import warnings
 from types import SimpleNamespace
 
-import numpy as np
 from pca_vs_ae import DATASETS, OFFLINE, _mnist, _split
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
+from time_to_quality import sse_per_image
 
 from skae import AutoencoderTransformer
 from skae.datasets import make_manifold
@@ -113,10 +113,8 @@ def fit(model, X_train, X_test):
         start = time.perf_counter()
         model.fit(X_train)
         seconds = time.perf_counter() - start
-    error = (
-        np.asarray(X_test, np.float64) - model.inverse_transform(model.transform(X_test))
-    ) ** 2
-    return float(error.mean()), float(error.sum(axis=1).mean()), seconds
+    sse = sse_per_image(X_test, model.inverse_transform(model.transform(X_test)))
+    return sse / X_test.shape[1], sse, seconds
 
 
 def run(args, settings):
