@@ -7,6 +7,7 @@ from ._autoencoders import (
     SparseAutoencoder,
     VariationalAutoencoder,
 )
+from ._latent_size import LatentSizeCV
 from ._outlier import AutoencoderOutlierDetector
 from .interpolation import interpolate
 
@@ -17,6 +18,7 @@ __all__ = [
     "AutoencoderTransformer",
     "ContractiveAutoencoder",
     "DenoisingAutoencoder",
+    "LatentSizeCV",
     "SparseAutoencoder",
     "VariationalAutoencoder",
     "interpolate",

@@ -297,7 +297,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             # One epoch per call, with no known end to plan a schedule over.
             max_epochs, schedule = 1, "constant"
         else:
-            max_epochs, schedule = self._max_epochs(X_train), self.learning_rate_schedule
+            n_samples = X_train.shape[0] + (0 if X_val is None else X_val.shape[0])
+            max_epochs = self._planned_epochs(n_samples)
+            schedule = self.learning_rate_schedule
         corrupt = self._corruption()
         # A share of variance is reached by the prefixes of a nested code.
         choose_width = fresh and isinstance(self.n_components, float)
@@ -407,10 +409,17 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             getattr(type(self), hook) is getattr(BaseAutoencoder, hook) for hook in hooks
         )
 
-    def _max_epochs(self, X_train):
-        if self.max_epochs == "auto":
-            return _training.auto_max_epochs(X_train.shape[0])
-        return self.max_epochs
+    def _planned_epochs(self, n_samples):
+        """The epochs a fit on ``n_samples`` rows plans, ``max_epochs`` resolved.
+
+        ``"auto"`` counts the training rows, those left by ``early_stopping``'s
+        validation split.
+        """
+        if self.max_epochs != "auto":
+            return self.max_epochs
+        if self.early_stopping:
+            n_samples -= _n_validation(self.validation_fraction, n_samples)
+        return _training.auto_max_epochs(n_samples)
 
     def _validate_training_data(
         self, X, fresh, incremental, output_activation, random_state, device
@@ -505,7 +514,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return self.output_activation
 
     def _split_validation(self, X, random_state):
-        n_val = int(round(self.validation_fraction * X.shape[0]))
+        n_val = _n_validation(self.validation_fraction, X.shape[0])
         if not 0 < n_val < X.shape[0]:
             raise ValueError(
                 f"early_stopping with validation_fraction={self.validation_fraction} "
@@ -768,6 +777,11 @@ def _curve_rows(n_rows, width, incremental):
     if incremental:
         return min(_CURVE_ROWS, max(_PARTIAL_CURVE_ROWS, math.ceil(n_rows / width)))
     return _CURVE_ROWS
+
+
+def _n_validation(validation_fraction, n_samples):
+    """How many of ``n_samples`` rows ``early_stopping`` holds out."""
+    return int(round(validation_fraction * n_samples))
 
 
 def _check_X(estimator, X, reset):

@@ -9,6 +9,7 @@ from skae import (
     AutoencoderTransformer,
     ContractiveAutoencoder,
     DenoisingAutoencoder,
+    LatentSizeCV,
     SparseAutoencoder,
     VariationalAutoencoder,
 )
@@ -34,10 +35,15 @@ ESTIMATORS = [
     VariationalAutoencoder(**_FAST),
     AutoencoderTransformer(nested=True, **_FAST),
     DenoisingAutoencoder(n_components=0.5, **_FAST),
+    # The search seeds nothing itself: its estimator's random_state makes it
+    # repeatable.
+    LatentSizeCV(AutoencoderTransformer(random_state=0, **_FAST), sizes=[1, 2], cv=2),
 ]
 
 
 @pytest.mark.filterwarnings("ignore:precision='bfloat16' on cpu:UserWarning")
+# Three epochs on the checks' data reach no share of variance worth choosing by.
+@pytest.mark.filterwarnings("ignore:No size in sizes reached:UserWarning")
 @parametrize_with_checks(ESTIMATORS)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

@@ -1,0 +1,150 @@
+"""LatentSizeCV: the code size chosen by cross-validation in one call."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skae import AutoencoderTransformer, DenoisingAutoencoder, LatentSizeCV
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+_FAST = dict(hidden_layer_sizes=(16,), max_epochs=4, device="cpu", random_state=0)
+_SIZES = [1, 4, 16]
+
+
+@pytest.fixture(scope="module")
+def X():
+    return load_digits().data[:300] / 16
+
+
+@pytest.fixture(scope="module")
+def search(X):
+    return LatentSizeCV(AutoencoderTransformer(**_FAST), sizes=_SIZES).fit(X)
+
+
+def test_scores_and_size_are_the_grid_searchs(X, search):
+    # The same fits as GridSearchCV's: the same folds, parameters and seeds.
+    grid = GridSearchCV(
+        AutoencoderTransformer(**_FAST), {"n_components": _SIZES}, cv=3, refit=False
+    ).fit(X)
+    for key in ["mean_test_score", "split0_test_score", "split2_test_score"]:
+        np.testing.assert_array_equal(search.cv_results_[key], grid.cv_results_[key])
+    np.testing.assert_array_equal(search.cv_results_["rank_test_score"], [3, 2, 1])
+    assert search.n_splits_ == 3
+    assert search.cv_results_["params"] == grid.cv_results_["params"]
+
+
+def test_r2_is_the_held_out_explained_variance(X, search):
+    # Recomputed from the grid's fit on the first fold, by its definition.
+    train, test = next(KFold(3).split(X))
+    model = AutoencoderTransformer(n_components=4, **_FAST).fit(X[train])
+    residual = model.inverse_transform(model.transform(X[test])) - X[test]
+    expected = 1 - (residual**2).sum() / ((X[test] - X[test].mean(axis=0)) ** 2).sum()
+    assert search.cv_results_["split0_test_r2"][1] == pytest.approx(expected, rel=1e-6)
+    r2 = search.cv_results_["mean_test_r2"]
+    assert 0 < r2[0] < r2[1] < r2[2] < 1
+
+
+def test_share_rule_picks_the_smallest_size_that_reaches_it(X, search):
+    r2 = search.cv_results_["mean_test_r2"]
+    between = (r2[0] + r2[1]) / 2
+    chosen = LatentSizeCV(AutoencoderTransformer(**_FAST), sizes=_SIZES, rule=between)
+    chosen.fit(X)
+    assert chosen.best_index_ == 1 and chosen.best_n_components_ == 4
+    # The refit is at that size, on all the rows.
+    assert chosen.best_estimator_.n_components_ == 4
+    assert chosen.transform(X).shape == (300, 4)
+    assert chosen.inverse_transform(chosen.transform(X[:5])).shape == (5, 64)
+    assert chosen.score(X) == chosen.best_estimator_.score(X)
+    # The default's chosen size is the one its R² says.
+    expected = np.flatnonzero(r2 >= 0.9)
+    assert search.best_index_ == (expected[0] if expected.size else len(_SIZES) - 1)
+
+
+def test_unreached_share_warns_and_takes_the_largest_size(X):
+    search = LatentSizeCV(AutoencoderTransformer(**_FAST), sizes=[1, 2], rule=0.999)
+    with pytest.warns(UserWarning, match="No size in sizes reached"):
+        search.fit(X)
+    assert search.best_n_components_ == 2
+
+
+def test_callable_rule_gets_cv_results_and_returns_an_index(X, search):
+    def one_standard_error(results):
+        # The smallest size within one standard error of the best score.
+        best = np.argmax(results["mean_test_score"])
+        bar = results["mean_test_score"][best] - results["std_test_score"][best]
+        return int(np.flatnonzero(results["mean_test_score"] >= bar)[0])
+
+    chosen = LatentSizeCV(
+        AutoencoderTransformer(**_FAST), sizes=_SIZES, rule=one_standard_error
+    ).fit(X)
+    assert chosen.best_index_ == one_standard_error(search.cv_results_)
+
+    bad = LatentSizeCV(AutoencoderTransformer(**_FAST), sizes=_SIZES, rule=lambda r: 3)
+    with pytest.raises(IndexError, match="rule must return the index"):
+        bad.fit(X)
+
+
+def test_epoch_share_shortens_the_cross_validation_fits_only(X):
+    epochs = []
+    # Fits report each epoch to the callback; the counts per fit are read back.
+    est = AutoencoderTransformer(
+        **{**_FAST, "max_epochs": 10}, callbacks=[lambda model: epochs.append(model.n_iter_)]
+    )
+    search = LatentSizeCV(est, sizes=[2], cv=2, epoch_share=0.3).fit(X)
+    fits = [n for i, n in enumerate(epochs) if i + 1 == len(epochs) or epochs[i + 1] == 1]
+    assert fits == [3, 3, 10]  # two folds at ceil(0.3 * 10), then the whole refit
+    assert search.best_estimator_.n_iter_ == 10
+
+
+def test_auto_epochs_are_planned_for_the_split_rows():
+    est = AutoencoderTransformer(max_epochs="auto")
+    assert est._planned_epochs(60_000) == 40
+    # early_stopping trains on what its validation split leaves.
+    est.set_params(early_stopping=True, validation_fraction=0.5)
+    assert est._planned_epochs(60_000) == 80
+
+
+def test_any_skae_estimator_and_sparse_input(X):
+    X_sparse = sp.csr_matrix(np.where(X > 0.5, X, 0.0))
+    search = LatentSizeCV(
+        DenoisingAutoencoder(noise="masking", **_FAST), sizes=[2, 4], cv=2
+    ).fit(X_sparse)
+    assert isinstance(search.best_estimator_, DenoisingAutoencoder)
+    assert search.transform(X_sparse).shape[1] == search.best_n_components_
+
+
+def test_pandas_output_and_feature_names(X):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(X, columns=[f"pixel{i}" for i in range(64)])
+    search = LatentSizeCV(AutoencoderTransformer(**_FAST), sizes=[2], cv=2, rule=0.1)
+    out = search.set_output(transform="pandas").fit(frame).transform(frame)
+    assert list(out.columns) == ["autoencodertransformer0", "autoencodertransformer1"]
+    assert list(search.feature_names_in_) == list(frame.columns)
+
+
+@pytest.mark.parametrize(
+    "params, error, match",
+    [
+        ({"sizes": []}, ValueError, "non-empty list of positive ints"),
+        ({"sizes": [0, 2]}, ValueError, "non-empty list of positive ints"),
+        ({"sizes": [2.5]}, ValueError, "non-empty list of positive ints"),
+        ({"rule": 1.5}, InvalidParameterError, "'rule' parameter"),
+        ({"epoch_share": 0}, InvalidParameterError, "'epoch_share' parameter"),
+        ({"estimator": PCA()}, InvalidParameterError, "'estimator' parameter"),
+    ],
+)
+def test_bad_parameters_are_named(X, params, error, match):
+    with pytest.raises(error, match=match):
+        LatentSizeCV(**params).fit(X)
+
+
+def test_unfitted_search_raises_not_fitted(X):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        LatentSizeCV().transform(X)
