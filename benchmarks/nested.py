@@ -16,12 +16,15 @@ Three measurements (issue 17), all on held-out data:
   test data's column means) beside training R².
 - ``choose``: choosing the size for ``--share`` among ``--grid-sizes`` (the last
   five widths) by one rule, the smallest size whose held-out R² reaches the
-  share: by ``GridSearchCV`` (3-fold, R² from the cross-validated error, then a
-  refit at the chosen size) against one nested fit at the widest size with
-  ``early_stopping=True`` (R² of each prefix on its validation rows, from
-  ``nested_explained_variance_``). Target: the same size, at 4x less time or
-  better. Also the test error at the chosen size of each route (the grid's
-  refit; the nested fit's prefix, and a dedicated refit at its size).
+  share (the mean over the 3 folds of each fold's R² on its held-out rows), by
+  three routes: ``GridSearchCV`` (3-fold, then a refit at the chosen size);
+  ``LatentSizeCV`` at each of ``--epoch-shares`` (1.0: the grid's own fits;
+  less: shorter cross-validation fits), refit included; and one nested fit at
+  the widest size with ``early_stopping=True`` (R² of each prefix on its
+  validation rows, from ``nested_explained_variance_``). For each: the chosen
+  size, its time over the grid's (issue 26's target: at most 0.25 on MNIST),
+  each size's cross-validated error over the grid's (target: within 5%), and
+  the test error of the model it returns.
 
 Data: scikit-learn's 8x8 digits (pixels / 16, 75% / 25% split), widths up to 32;
 with ``--data-home``, MNIST's 60,000 training and 10,000 test images, widths up
@@ -51,9 +54,9 @@ import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.model_selection import GridSearchCV, KFold, train_test_split
 
-from skae import AutoencoderTransformer
+from skae import AutoencoderTransformer, LatentSizeCV
 
 from _results import add_out_argument, environment, output_folder
 
@@ -173,40 +176,65 @@ def share(args, X_train, X_test):
 
 def choose(args, X_train, X_test):
     sizes, rule = args.grid_sizes, args.share
-    variance = X_train.var(axis=0).sum()
+    splits = list(KFold(3).split(X_train))
+    # Each split's R² over its own held-out rows, as LatentSizeCV measures it.
+    spreads = np.array([X_train[test].var(axis=0).mean() for _, test in splits])
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         grid = {"n_components": sizes}
         search = GridSearchCV(model(args, sizes[0]), grid, cv=3, refit=False).fit(X_train)
     # score is minus the mean squared error per entry.
-    cv_r2 = 1 + search.cv_results_["mean_test_score"] * X_train.shape[1] / variance
-    grid_size = next((m for m, r in zip(sizes, cv_r2) if r >= rule), sizes[-1])
+    split_scores = np.array([search.cv_results_[f"split{k}_test_score"] for k in range(3)])
+    grid_r2 = (1 + split_scores / spreads[:, None]).mean(axis=0)
+    grid_size = next((m for m, r in zip(sizes, grid_r2) if r >= rule), sizes[-1])
     grid_model, _ = timed_fit(model(args, grid_size), X_train)
     grid_seconds = time.perf_counter() - start
-
+    grid_scores = search.cv_results_["mean_test_score"]
+    routes = [
+        {
+            "route": "GridSearchCV, 3-fold, and refit",
+            "size": grid_size,
+            "seconds": grid_seconds,
+            "cv_r2": grid_r2.tolist(),
+            "test_mse": float(-grid_model.score(X_test)),
+        }
+    ]
+    for share in args.epoch_shares:
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            cv = LatentSizeCV(model(args, sizes[0]), sizes=sizes, rule=rule, epoch_share=share)
+            cv.fit(X_train)
+        seconds = time.perf_counter() - start
+        print(f"  LatentSizeCV(epoch_share={share}): {seconds:.1f} s", flush=True)
+        routes.append(
+            {
+                "route": f"LatentSizeCV(epoch_share={share})",
+                "size": cv.best_n_components_,
+                "seconds": seconds,
+                "cv_r2": cv.cv_results_["mean_test_r2"].tolist(),
+                "error_ratio": (cv.cv_results_["mean_test_score"] / grid_scores).tolist(),
+                "test_mse": float(-cv.score(X_test)),
+            }
+        )
     nested, nested_seconds = timed_fit(
         model(args, sizes[-1], nested=True, early_stopping=True), X_train
     )
     curve = nested.nested_explained_variance_
     nested_size = next((m for m in sizes if curve[m - 1] >= rule), sizes[-1])
-    refit, refit_seconds = timed_fit(model(args, nested_size), X_train)
-    return {
-        "share": rule,
-        "sizes": list(sizes),
-        "grid_cv_r2": cv_r2.tolist(),
-        "grid_size": grid_size,
-        "grid_seconds": grid_seconds,
-        "grid_test_mse": float(-grid_model.score(X_test)),
-        "nested_validation_r2": [float(curve[m - 1]) for m in sizes],
-        "nested_size": nested_size,
-        "nested_seconds": nested_seconds,
-        "nested_prefix_test_mse": prefix_error(nested, X_test, nested_size),
-        "refit_seconds": refit_seconds,
-        "refit_test_mse": float(-refit.score(X_test)),
-        "time_ratio": grid_seconds / nested_seconds,
-        "time_ratio_with_refit": grid_seconds / (nested_seconds + refit_seconds),
-    }
+    routes.append(
+        {
+            "route": "one nested fit (its prefix)",
+            "size": nested_size,
+            "seconds": nested_seconds,
+            "cv_r2": [float(curve[m - 1]) for m in sizes],
+            "test_mse": prefix_error(nested, X_test, nested_size),
+        }
+    )
+    for route in routes:
+        route["time_share"] = route["seconds"] / grid_seconds
+    return {"share": rule, "sizes": list(sizes), "routes": routes}
 
 
 def plot(panels, path):
@@ -267,26 +295,18 @@ def print_share(s):
 
 def print_choose(c):
     print(f"\nChoosing the size for R² >= {c['share']} among {c['sizes']}:\n")
-    print("| route | R² per size (held out) | size | seconds | test MSE at the size |")
-    print("|---|---|---|---|---|")
-    grid_r2 = " ".join(f"{r:.3f}" for r in c["grid_cv_r2"])
-    nested_r2 = " ".join(f"{r:.3f}" for r in c["nested_validation_r2"])
     print(
-        f"| grid search, 3-fold, and refit | {grid_r2} | {c['grid_size']} | "
-        f"{c['grid_seconds']:.1f} | {c['grid_test_mse']:.4g} |"
+        "| route | R² per size (held out) | error / grid's | size | seconds | time / grid's "
+        "| test MSE at the size |"
     )
-    print(
-        f"| one nested fit (its prefix) | {nested_r2} | {c['nested_size']} | "
-        f"{c['nested_seconds']:.1f} | {c['nested_prefix_test_mse']:.4g} |"
-    )
-    print(
-        f"| and a refit at its size | | | +{c['refit_seconds']:.1f} | "
-        f"{c['refit_test_mse']:.4g} |"
-    )
-    print(
-        f"\ngrid time / nested time: {c['time_ratio']:.2f} "
-        f"({c['time_ratio_with_refit']:.2f} with the refit)"
-    )
+    print("|---|---|---|---|---|---|---|")
+    for r in c["routes"]:
+        r2 = " ".join(f"{x:.3f}" for x in r["cv_r2"])
+        ratios = " ".join(f"{x:.3f}" for x in r.get("error_ratio", []))
+        print(
+            f"| {r['route']} | {r2} | {ratios} | {r['size']} | {r['seconds']:.1f} | "
+            f"{r['time_share']:.3f} | {r['test_mse']:.4g} |"
+        )
 
 
 def main(argv=None):
@@ -301,6 +321,13 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--grid-sizes", type=int, nargs="+", default=None, help="default: the last five widths"
+    )
+    parser.add_argument(
+        "--epoch-shares",
+        type=float,
+        nargs="+",
+        default=[1.0, 0.5, 0.25],
+        help="LatentSizeCV's epoch_share values to compare with the grid",
     )
     parser.add_argument(
         "--parts",

@@ -21,10 +21,18 @@ def test_quick_run_writes_json_table_and_plot(tmp_path, capsys):
     assert 1 <= share["width"] <= share["widest"] == len(share["curve"])
     assert share["pca_width"] >= 1 and share["time_ratio"] > 0
     choose = report["choose"]
-    assert choose["sizes"] == [2, 4] and len(choose["grid_cv_r2"]) == 2
-    for route in ("grid", "nested"):
-        assert choose[f"{route}_size"] in choose["sizes"] and choose[f"{route}_seconds"] > 0
-    assert choose["time_ratio"] == choose["grid_seconds"] / choose["nested_seconds"]
+    assert choose["sizes"] == [2, 4]
+    grid, *searches, nested = choose["routes"]
+    assert [r["route"] for r in searches] == [
+        f"LatentSizeCV(epoch_share={share})" for share in (1.0, 0.5, 0.25)
+    ]
+    assert grid["time_share"] == 1.0
+    for route in choose["routes"]:
+        assert route["size"] in choose["sizes"] and route["seconds"] > 0
+        assert len(route["cv_r2"]) == 2 and route["test_mse"] > 0
+    # The whole epochs are the grid's own fits: the same scores and size.
+    assert searches[0]["error_ratio"] == [1.0, 1.0]
+    assert searches[0]["cv_r2"] == grid["cv_r2"] and searches[0]["size"] == grid["size"]
     assert (tmp_path / "nested.png").stat().st_size > 0
     out = capsys.readouterr().out
-    assert "| 2 |" in out and "grid time / nested time" in out and str(tmp_path) in out
+    assert "| 2 |" in out and "LatentSizeCV(epoch_share=0.5)" in out and str(tmp_path) in out
