@@ -39,9 +39,9 @@ Usage:
     python benchmarks/nested.py --parts choose     # only the grid-search comparison
     python benchmarks/nested.py --help
 
-Writes ``nested.json`` and ``nested.png`` (the nested fit's curve beside PCA's)
-to ``--out`` (default: a fresh ``benchmarks/output/nested-<timestamp>/``) and
-prints Markdown tables.
+Writes ``nested.json``, ``nested.png`` (the nested fit's curve beside PCA's) and
+``choose.png`` (each route's held-out R² per size) to ``--out`` (default: a fresh
+``benchmarks/output/nested-<timestamp>/``) and prints Markdown tables.
 """
 
 import argparse
@@ -293,20 +293,46 @@ def print_share(s):
     )
 
 
-def print_choose(c):
-    print(f"\nChoosing the size for R² >= {c['share']} among {c['sizes']}:\n")
-    print(
+def choose_markdown(c):
+    """The ``choose`` part's table, as Markdown."""
+    lines = [
+        f"Choosing the size for R² >= {c['share']} among {c['sizes']}:",
+        "",
         "| route | R² per size (held out) | error / grid's | size | seconds | time / grid's "
-        "| test MSE at the size |"
-    )
-    print("|---|---|---|---|---|---|---|")
+        "| test MSE at the size |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in c["routes"]:
         r2 = " ".join(f"{x:.3f}" for x in r["cv_r2"])
         ratios = " ".join(f"{x:.3f}" for x in r.get("error_ratio", []))
-        print(
+        lines.append(
             f"| {r['route']} | {r2} | {ratios} | {r['size']} | {r['seconds']:.1f} | "
             f"{r['time_share']:.3f} | {r['test_mse']:.4g} |"
         )
+    return "\n".join(lines)
+
+
+def plot_choose(report, path):
+    """Each route's held-out R² per size, and the share the rule asks for."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    c = report["choose"]
+    fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
+    for marker, r in zip("osv^D", c["routes"]):
+        label = f"{r['route']}: {r['size']} units, {r['time_share']:.2f}x the grid's time"
+        ax.plot(c["sizes"], r["cv_r2"], marker=marker, label=label)
+    ax.axhline(c["share"], color="0.5", linestyle=":", label=f"share {c['share']}")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(c["sizes"], [str(m) for m in c["sizes"]])
+    ax.set_xlabel("code size")
+    ax.set_ylabel("held-out R²")
+    ax.set_title(f"{report['meta']['data']}, seed {report['meta']['seed']}")
+    ax.legend(fontsize="small")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def main(argv=None):
@@ -336,7 +362,7 @@ def main(argv=None):
         default=["prefixes", "share", "choose"],
         help="the measurements to run (share includes pca)",
     )
-    add_out_argument(parser, "nested.json and nested.png")
+    add_out_argument(parser, "nested.json, nested.png and choose.png")
     args = parser.parse_args(argv)
     if args.max_width is None:
         args.max_width = 8 if args.quick else (32 if args.data_home is None else 64)
@@ -377,10 +403,12 @@ def main(argv=None):
     (out / "nested.json").write_text(json.dumps(report, indent=2))
     if panels:
         plot(panels, out / "nested.png")
+    if "choose" in report:
+        plot_choose(report, out / "choose.png")
     for part, show in [
         ("prefixes", print_prefixes),
         ("share", print_share),
-        ("choose", print_choose),
+        ("choose", lambda c: print("\n" + choose_markdown(c))),
     ]:
         if part in report:
             show(report[part])

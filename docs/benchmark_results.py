@@ -73,7 +73,8 @@ def _environment(data):
     """The machine record of a result file, whichever form it has."""
     if isinstance(data, list):
         data = data[0]
-    return data.get("environment") or data.get("meta") or data
+    meta = data.get("meta") or {}
+    return data.get("environment") or meta.get("environment") or meta or data
 
 
 def machine(data):
@@ -153,6 +154,7 @@ def sections(figures=True):
     fit_time, ttq = _script("fit_time"), _script("time_to_quality")
     anomaly, wide_sparse = _script("anomaly"), _script("wide_sparse")
     more_epochs, defaults = _script("more_epochs"), _script("defaults")
+    nested = _script("nested")
     # Commands of files written before the scripts recorded their arguments:
     # pca_vs_ae_checks.json's "arguments" and fit_time's/memory's defaults.
     return {
@@ -220,6 +222,17 @@ def sections(figures=True):
                 "mnist10k/time_to_quality.json",
                 "mnist60k/time_to_quality.json",
             )
+        ),
+        "nested": "\n".join(
+            _single(
+                "nested",
+                f"nested/{run}/nested.json",
+                lambda data: nested.choose_markdown(data["choose"]),
+                None,
+                figure=nested.plot_choose,
+                figures=figures,
+            )
+            for run in ("digits_seed0", "digits_seed1", "mnist_seed0", "mnist_seed1")
         ),
         "anomaly": "\n".join(
             _single(

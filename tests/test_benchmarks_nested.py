@@ -34,5 +34,6 @@ def test_quick_run_writes_json_table_and_plot(tmp_path, capsys):
     assert searches[0]["error_ratio"] == [1.0, 1.0]
     assert searches[0]["cv_r2"] == grid["cv_r2"] and searches[0]["size"] == grid["size"]
     assert (tmp_path / "nested.png").stat().st_size > 0
+    assert (tmp_path / "choose.png").stat().st_size > 0
     out = capsys.readouterr().out
     assert "| 2 |" in out and "LatentSizeCV(epoch_share=0.5)" in out and str(tmp_path) in out

@@ -50,6 +50,7 @@ def test_every_section_names_its_machine_and_command(sections):
         "fit_time",
         "time_to_quality",
         "anomaly",
+        "nested",
     }
     for text in sections.values():
         assert "**Machine:**" in text and "**Command:** ``python benchmarks/" in text
@@ -75,6 +76,15 @@ def test_defaults_section_holds_every_run_and_check(sections):
     assert report["checks"] and all(check["passed"] for check in report["checks"])
     for check in report["checks"]:
         assert f"PASS {check['dataset']}:" in sections["defaults"]
+
+
+@pytest.mark.parametrize("run", ["digits_seed0", "digits_seed1", "mnist_seed0", "mnist_seed1"])
+def test_nested_section_holds_every_route(sections, run):
+    report = json.loads((RESULTS / "nested" / run / "nested.json").read_text())
+    cells = _cells(sections["nested"])
+    for route in report["choose"]["routes"]:
+        assert f"{route['seconds']:.1f}" in cells and f"{route['time_share']:.3f}" in cells
+        assert " ".join(f"{r2:.3f}" for r2 in route["cv_r2"]) in cells
 
 
 def test_pca_vs_ae_tables_hold_the_json_numbers(sections):

@@ -23,7 +23,8 @@ def X():
 
 @pytest.fixture(scope="module")
 def search(X):
-    return LatentSizeCV(AutoencoderTransformer(**_FAST), sizes=_SIZES).fit(X)
+    # A share that four epochs reach (R² 0.13, 0.51 and 0.85 here).
+    return LatentSizeCV(AutoencoderTransformer(**_FAST), sizes=_SIZES, rule=0.3).fit(X)
 
 
 def test_scores_and_size_are_the_grid_searchs(X, search):
@@ -60,9 +61,7 @@ def test_share_rule_picks_the_smallest_size_that_reaches_it(X, search):
     assert chosen.transform(X).shape == (300, 4)
     assert chosen.inverse_transform(chosen.transform(X[:5])).shape == (5, 64)
     assert chosen.score(X) == chosen.best_estimator_.score(X)
-    # The default's chosen size is the one its R² says.
-    expected = np.flatnonzero(r2 >= 0.9)
-    assert search.best_index_ == (expected[0] if expected.size else len(_SIZES) - 1)
+    assert search.best_index_ == np.flatnonzero(r2 >= 0.3)[0] == 1
 
 
 def test_unreached_share_warns_and_takes_the_largest_size(X):
@@ -148,3 +147,15 @@ def test_unfitted_search_raises_not_fitted(X):
 
     with pytest.raises(NotFittedError):
         LatentSizeCV().transform(X)
+
+
+def test_failed_fit_leaves_the_search_as_it_was(X, search):
+    # A search refitted on data whose first size diverges keeps its old results.
+    import copy
+
+    refit = copy.deepcopy(search)
+    refit.set_params(estimator=AutoencoderTransformer(learning_rate=1e30, **_FAST))
+    with pytest.raises(ValueError, match="diverged"):
+        refit.fit(X[:, :10] * 1e6)
+    assert refit.n_features_in_ == 64 and refit.best_index_ == search.best_index_
+    np.testing.assert_array_equal(refit.transform(X[:5]), search.transform(X[:5]))
