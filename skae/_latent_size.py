@@ -12,11 +12,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import check_cv
 from sklearn.utils._param_validation import Interval, RealNotInt
 from sklearn.utils.sparsefuncs import mean_variance_axis
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from ._autoencoders import AutoencoderTransformer
-from ._base import _FLOAT_DTYPES, BaseAutoencoder
+from ._base import BaseAutoencoder, _check_X
 
 
 class LatentSizeCV(TransformerMixin, BaseEstimator):
@@ -179,7 +179,7 @@ class LatentSizeCV(TransformerMixin, BaseEstimator):
         # A failed fit (bad X, a diverged size) leaves the search as it was.
         saved = dict(vars(self))
         try:
-            X = validate_data(self, X, dtype=_FLOAT_DTYPES, accept_sparse="csr")
+            X = _check_X(self, X, reset=True)
             splits = list(check_cv(self.cv).split(X))
             self.cv_results_ = _results(
                 sizes, *self._cross_validate(estimator, sizes, X, splits)
@@ -266,7 +266,7 @@ class LatentSizeCV(TransformerMixin, BaseEstimator):
             The code.
         """
         check_is_fitted(self)
-        return self.best_estimator_.transform(_check_X(self, X))
+        return self.best_estimator_.transform(_check_X(self, X, reset=False))
 
     def inverse_transform(self, X):
         """Decode codes with the refitted estimator.
@@ -300,7 +300,7 @@ class LatentSizeCV(TransformerMixin, BaseEstimator):
             Higher is better.
         """
         check_is_fitted(self)
-        return self.best_estimator_.score(_check_X(self, X))
+        return self.best_estimator_.score(_check_X(self, X, reset=False))
 
     def get_feature_names_out(self, input_features=None):
         """The refitted estimator's output feature names.
@@ -341,15 +341,6 @@ def _check_sizes(candidates):
             f"sizes), got {candidates!r}."
         )
     return np.unique(sizes)
-
-
-def _check_X(search, X):
-    """``X`` checked against the data seen in fit, for the refitted estimator.
-
-    The refit saw the array that ``fit`` validated, so it gets one too:
-    column names are checked here, once.
-    """
-    return validate_data(search, X, reset=False, dtype=_FLOAT_DTYPES, accept_sparse="csr")
 
 
 def _mean_variance(X):
