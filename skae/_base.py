@@ -3,6 +3,7 @@
 import io
 import math
 import warnings
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -284,9 +285,6 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         if X_val is not None and self.validation_scores_ is None:
             # Early stopping's history starts with its first fit, fresh or warm.
             self.validation_scores_, self.best_validation_score_ = [], -math.inf
-        self.precision_ = _training.resolve_precision(
-            self.precision, self.device_, multiply_adds(self.module_)
-        )
         # What reads the loss after the fit (the VAE's ELBO, the loss curve's
         # units) reads this one: set_params may have changed the parameter.
         self._fitted_loss = self.loss
@@ -305,6 +303,13 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         choose_width = fresh and isinstance(self.n_components, float)
         self._training_prefixes = (
             _prefixes(self.n_components_) if self.nested or choose_width else None
+        )
+        self.precision_ = _training.resolve_precision(
+            self.precision,
+            self.device_,
+            multiply_adds(self.module_),
+            max_epochs * math.ceil(X_train.shape[0] / batch_size),
+            partial(_training.time_precisions, self, X_train, batch_size, corrupt),
         )
         keep_start = not incremental and X_val is None and self._plain_objective(corrupt)
         search_epochs = math.ceil(_SEARCH_SHARE * max_epochs)

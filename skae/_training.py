@@ -7,7 +7,9 @@ The loop works on the estimator's fitted torch state (``module_``,
 """
 
 import contextlib
+import copy
 import math
+import time
 import warnings
 from functools import partial
 
@@ -125,29 +127,51 @@ def resolve_device(device):
     return resolved
 
 
-# precision="auto" trains under bfloat16 autocast only where it pays (issue 16):
-# - The device multiplies bf16 natively: a CPU with AVX512-BF16 or AMX-BF16 (x86)
-#   or the BF16 extension (ARM), as torch.cpu.get_capabilities() reports them, or a
-#   CUDA device of compute capability 8.0 or newer. Elsewhere bf16 products are
-#   emulated: on an AVX2-only AMD EPYC a 256x784 @ 784x512 product ran at about
-#   1.2 GFLOP/s in bf16 against 100 in float32. oneDNN's own check
-#   (torch.ops.mkldnn._is_mkldnn_bf16_supported) is not the question asked here:
-#   it is also true on AVX-512 CPUs without BF16, where oneDNN emulates it.
-# - The network does at least _BF16_MULTIPLY_ADDS multiply-adds per row and pass.
-#   The one network measured on native bf16 hardware (issue 16: a 2-core CPU with
-#   avx512_bf16) is the MNIST one, 784-(512, 256, 128)-30 mirrored: 1.19 million
-#   multiply-adds per row, a fused-Adam step at batch 256 in 5.1-6.3 ms against
-#   12.2 ms, an epoch in 0.64 s against 1.34 s, and test errors within 0.2% of
-#   float32's. No smaller network was measured, and small tabular networks
-#   spend their steps on fixed costs that bf16 does not shrink (it adds casts),
-#   while losing digits; so the rule asks for at least about half of that
-#   network. It was set from those figures and not re-measured on bf16
-#   hardware.
-_BF16_MULTIPLY_ADDS = 500_000
+# precision="auto" trains under bfloat16 autocast only where it pays (issues 16
+# and 25), decided in this order:
+# - A device that does not multiply bf16 natively trains in float32: a CPU
+#   without AVX512-BF16 or AMX-BF16 (x86) or the BF16 extension (ARM), as
+#   torch.cpu.get_capabilities() reports them, or a CUDA device of compute
+#   capability below 8.0. There bf16 products are emulated: on an AVX2-only AMD
+#   EPYC a 256x784 @ 784x512 product ran at about 1.2 GFLOP/s in bf16 against
+#   100 in float32. oneDNN's own check (torch.ops.mkldnn._is_mkldnn_bf16_supported)
+#   is not the question asked here: it is also true on AVX-512 CPUs without BF16,
+#   where oneDNN emulates it.
+# - A network of fewer than _BF16_MIN_MULTIPLY_ADDS multiply-adds per row and
+#   pass trains in float32: its steps are fixed costs that bf16 does not shrink
+#   (autocast adds a cast per layer). On a 2-core CPU with avx512_bf16, batches
+#   of 256, a bf16 step took 1.76-1.78x float32's at 1.6-4.9 thousand and 1.40x
+#   at 19 thousand.
+# - On such a CPU, a network of at least _BF16_CPU_MULTIPLY_ADDS trains in bf16:
+#   its steps took 0.40-0.49x float32's from 0.54 to 1.96 million (the MNIST
+#   network, 1.19 million, 0.41x), with test errors within 0.2% of float32's.
+# - A fit of fewer than _MIN_TIMED_STEPS planned steps trains in float32: the
+#   timing below costs about 20 steps (30-40 ms on the digits), which would be
+#   a noticeable share of it.
+# - Anything else is timed where it runs (time_precisions): at 135 thousand the
+#   same CPU's bf16 step took 0.80x float32's, and on an H200 the MNIST network's
+#   eager bf16 epoch took 1.27x float32's (issue 25: its steps wait on kernel
+#   launches, not on arithmetic).
+_BF16_MIN_MULTIPLY_ADDS = 20_000
+_BF16_CPU_MULTIPLY_ADDS = 500_000
+_MIN_TIMED_STEPS = 2000
+# The timing: one warm-up step in each precision, then _TIMED_ROUNDS rounds of
+# one step in each, in turn, each step timed alone; each precision's median
+# step counts. Single steps of 0.4 ms on the CPU now and then took 4.5 ms, and
+# the fastest of three 3-step rounds once chose bf16 for a network whose steps
+# took 0.7 ms in bf16 and 0.4 ms in float32; a median ignores such outliers.
+# bf16 must be faster than float32 by more than _BF16_MARGIN to be chosen, so a
+# near tie keeps float32's digits and costs at most that share of speed.
+_TIMED_ROUNDS = 9
+_BF16_MARGIN = 0.05
+# The timed steps' seconds, by device and step (see time_precisions), for the
+# process: refits of the same model, as in a grid search, train in the same
+# precision.
+_STEP_SECONDS = {}
 
 
 def native_bf16(device):
-    """Whether ``device`` multiplies bfloat16 natively (see _BF16_MULTIPLY_ADDS)."""
+    """Whether ``device`` multiplies bfloat16 natively (see _BF16_MIN_MULTIPLY_ADDS)."""
     if device.type == "cuda":
         return torch.cuda.get_device_capability(device) >= (8, 0)
     capabilities = getattr(torch.cpu, "get_capabilities", None)
@@ -158,15 +182,23 @@ def native_bf16(device):
     return any(flags.get(flag, False) for flag in ("avx512_bf16", "amx_bf16", "bf16"))
 
 
-def resolve_precision(precision, device, multiply_adds):
+def resolve_precision(precision, device, multiply_adds, n_steps, time_steps):
     """``"float32"`` or ``"bfloat16"``: the training precision on ``device``.
 
-    ``multiply_adds`` counts those of the network per row and forward pass.
+    ``multiply_adds`` counts those of the network per row and forward pass,
+    and ``n_steps`` the fit's planned training steps. ``time_steps()`` returns
+    the seconds of a training step in each precision, ``(float32, bfloat16)``;
+    it is called only where the rules above leave the choice open.
     """
     if precision == "auto":
-        if multiply_adds >= _BF16_MULTIPLY_ADDS and native_bf16(device):
+        if multiply_adds < _BF16_MIN_MULTIPLY_ADDS or not native_bf16(device):
+            return "float32"
+        if device.type == "cpu" and multiply_adds >= _BF16_CPU_MULTIPLY_ADDS:
             return "bfloat16"
-        return "float32"
+        if n_steps < _MIN_TIMED_STEPS:
+            return "float32"
+        float32, bfloat16 = time_steps()
+        return "bfloat16" if bfloat16 < (1 - _BF16_MARGIN) * float32 else "float32"
     if precision == "bfloat16" and not native_bf16(device):
         warnings.warn(
             f"precision='bfloat16' on {device}, which does not multiply bfloat16 "
@@ -176,6 +208,59 @@ def resolve_precision(precision, device, multiply_adds):
             stacklevel=6,
         )
     return precision
+
+
+def time_precisions(est, X, batch_size, corrupt):
+    """Seconds of one training step of ``est`` in float32 and in bfloat16.
+
+    The steps train copies of the module and of a fresh optimizer on the first
+    ``batch_size`` rows of ``X``, with their own generator: the fit itself,
+    its weights and its random draws are untouched. The result is kept for the
+    process, by device, estimator class, module, batch size, loss and
+    objective, so that the same model is timed once.
+    """
+    device = est.device_
+    key = (
+        str(device),
+        type(est).__name__,
+        repr(est.module_),
+        batch_size,
+        est.loss,
+        est._training_prefixes,
+        corrupt is None,
+    )
+    if key not in _STEP_SECONDS:
+        batch = X[:batch_size].to(device)
+        generator = torch.Generator(device).manual_seed(0)
+        saved = {
+            name: vars(est)[name]
+            for name in ("module_", "optimizer_", "precision_")
+            if name in vars(est)
+        }
+        seconds = {"float32": [], "bfloat16": []}
+        try:
+            est.module_ = copy.deepcopy(est.module_)
+            est.optimizer_ = est._make_optimizer()
+            for _ in range(_TIMED_ROUNDS + 1):
+                for precision, times in seconds.items():
+                    est.precision_ = precision
+                    start = _clock(device)
+                    train_step(est, batch, generator, corrupt)
+                    times.append(_clock(device) - start)
+        finally:
+            vars(est).update(saved)
+            if "precision_" not in saved:
+                vars(est).pop("precision_", None)
+        # The first step of each is its warm-up.
+        _STEP_SECONDS[key] = tuple(float(np.median(times[1:])) for times in seconds.values())
+    return _STEP_SECONDS[key]
+
+
+def _clock(device):
+    """``time.perf_counter()`` once ``device``'s queued work is done."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter()
 
 
 @contextlib.contextmanager

@@ -92,11 +92,115 @@ def test_auto_resolves_to_bfloat16_with_native_bf16_on_a_large_network(
     assert {s["exp_avg"].dtype for s in moments} == {torch.float32}
 
 
+def _not_timed():
+    raise AssertionError("the rules decide here; nothing is timed")
+
+
 def test_auto_keeps_small_networks_in_float32_even_with_native_bf16(X, native):
     native(True)
     assert AutoencoderTransformer(**TINY).fit(X).precision_ == "float32"
-    assert _training.resolve_precision("auto", torch.device("cpu"), 499_999) == "float32"
-    assert _training.resolve_precision("auto", torch.device("cpu"), 500_000) == "bfloat16"
+    for device in ("cpu", "cuda"):
+        resolved = _training.resolve_precision(
+            "auto", torch.device(device), 19_999, 10**6, _not_timed
+        )
+        assert resolved == "float32"
+
+
+def test_auto_trains_large_networks_in_bf16_on_a_native_cpu_without_timing(native):
+    native(True)
+    resolved = _training.resolve_precision("auto", torch.device("cpu"), 500_000, 1, _not_timed)
+    assert resolved == "bfloat16"
+    native(False)
+    resolved = _training.resolve_precision(
+        "auto", torch.device("cpu"), 10**7, 10**6, _not_timed
+    )
+    assert resolved == "float32"
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_auto_trains_short_fits_in_float32_without_timing(native, device):
+    native(True)
+    resolved = _training.resolve_precision(
+        "auto", torch.device(device), 100_000, _training._MIN_TIMED_STEPS - 1, _not_timed
+    )
+    assert resolved == "float32"
+
+
+@pytest.mark.parametrize(
+    "device, multiply_adds", [("cpu", 20_000), ("cpu", 499_999), ("cuda", 1_185_216)]
+)
+@pytest.mark.parametrize(
+    "seconds, expected",
+    [
+        # The H200's eager MNIST epoch (issue 25): bf16 1.27x slower.
+        ((0.73, 0.93), "float32"),
+        ((1.0, 0.96), "float32"),  # a near tie keeps float32
+        ((1.0, 0.94), "bfloat16"),
+        ((1.0, 0.41), "bfloat16"),
+    ],
+)
+def test_auto_times_the_open_cases_and_takes_bf16_only_when_clearly_faster(
+    native, device, multiply_adds, seconds, expected
+):
+    native(True)
+    calls = []
+
+    def time_steps():
+        calls.append(1)
+        return seconds
+
+    resolved = _training.resolve_precision(
+        "auto", torch.device(device), multiply_adds, _training._MIN_TIMED_STEPS, time_steps
+    )
+    assert resolved == expected and len(calls) == 1
+
+
+# 64 -> (256, 128) -> 2 and back: 98,816 multiply-adds per row, in the band
+# that is timed.
+TIMED = dict(hidden_layer_sizes=(256, 128), max_epochs=2, random_state=0, device="cpu")
+
+
+@pytest.fixture
+def fresh_timings(monkeypatch):
+    monkeypatch.setattr(_training, "_STEP_SECONDS", {})
+    # The tests' fits are short: time them all the same.
+    monkeypatch.setattr(_training, "_MIN_TIMED_STEPS", 0)
+
+
+def test_timing_leaves_the_fit_as_an_untimed_one_and_runs_once_per_model(
+    X, native, fresh_timings, monkeypatch
+):
+    native(True)
+    steps = []
+    train_step = _training.train_step
+
+    def counted(est, *args, **kwargs):
+        steps.append(est.module_)
+        return train_step(est, *args, **kwargs)
+
+    monkeypatch.setattr(_training, "train_step", counted)
+    timed = AutoencoderTransformer(**TIMED).fit(X)
+    # 32 rows, batches of 32: two steps of the fit itself; the others train a copy.
+    timing_steps = [m for m in steps if m is not timed.module_]
+    assert len(steps) == len(timing_steps) + 2
+    assert len(timing_steps) == 2 * (1 + _training._TIMED_ROUNDS)
+    assert len(_training._STEP_SECONDS) == 1
+
+    # The same fit with the same choice, made without timing.
+    time_precisions = _training.time_precisions
+    seconds = (1.0, 0.5) if timed.precision_ == "bfloat16" else (1.0, 1.0)
+    monkeypatch.setattr(_training, "time_precisions", lambda *args: seconds)
+    untimed = AutoencoderTransformer(**TIMED).fit(X)
+    assert untimed.precision_ == timed.precision_
+    for a, b in zip(timed.module_.parameters(), untimed.module_.parameters()):
+        assert torch.equal(a, b)
+    assert timed.loss_curve_ == untimed.loss_curve_
+
+    # Another fit of the same model reads the kept timing.
+    monkeypatch.setattr(_training, "time_precisions", time_precisions)
+    steps.clear()
+    again = AutoencoderTransformer(**TIMED).fit(X)
+    assert len(steps) == 2 and again.precision_ == timed.precision_
 
 
 def test_explicit_precisions_are_kept_and_emulated_bf16_warns(X, native):
