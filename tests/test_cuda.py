@@ -78,7 +78,10 @@ def test_bfloat16_training_runs_and_improves(X):
     assert est.transform(X).dtype == np.float64
 
 
-def test_auto_precision_is_bfloat16_from_compute_capability_8_on_large_networks(X):
+def test_auto_precision_on_cuda_is_timed_where_bf16_is_native(X, monkeypatch):
+    # Every fit is timed, however short; each model afresh.
+    monkeypatch.setattr(_training, "_MIN_TIMED_STEPS", 0)
+    monkeypatch.setattr(_training, "_STEP_SECONDS", {})
     native = torch.cuda.get_device_capability() >= (8, 0)
     # 64 -> (1024, 512) -> 8 and back: 1.19 million multiply-adds per row.
     large = AutoencoderTransformer(
@@ -88,6 +91,11 @@ def test_auto_precision_is_bfloat16_from_compute_capability_8_on_large_networks(
         max_epochs=1,
         random_state=0,
     ).fit(X)
-    assert large.precision_ == ("bfloat16" if native else "float32")
+    if native:
+        ((float32, bfloat16),) = _training._STEP_SECONDS.values()
+        faster = bfloat16 < (1 - _training._BF16_MARGIN) * float32
+        assert large.precision_ == ("bfloat16" if faster else "float32")
+    else:
+        assert not _training._STEP_SECONDS and large.precision_ == "float32"
     small = AutoencoderTransformer(n_components=8, device="cuda", **FAST).fit(X)
     assert small.precision_ == "float32"

@@ -9,6 +9,7 @@ import torch
 from skae import AutoencoderTransformer, _training
 
 
+@pytest.mark.auto_device
 def test_resolve_device():
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert _training.resolve_device("auto").type == expected
@@ -16,6 +17,12 @@ def test_resolve_device():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA is not available"):
             _training.resolve_device("cuda")
+
+
+def test_the_suites_auto_device_is_the_cpu_even_where_cuda_is(monkeypatch):
+    # tests/conftest.py: unmarked tests train on the CPU on any machine.
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert _training.resolve_device("auto") == torch.device("cpu")
 
 
 def test_to_tensor_scales_by_chunks_without_touching_x(monkeypatch):
