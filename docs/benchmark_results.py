@@ -155,6 +155,7 @@ def sections(figures=True):
     anomaly, wide_sparse = _script("anomaly"), _script("wide_sparse")
     more_epochs, defaults = _script("more_epochs"), _script("defaults")
     nested = _script("nested")
+    fit_phases, precision = _script("fit_phases"), _script("precision")
     # Commands of files written before the scripts recorded their arguments:
     # pca_vs_ae_checks.json's "arguments" and fit_time's/memory's defaults.
     return {
@@ -192,6 +193,22 @@ def sections(figures=True):
         "speed": "\n".join(
             _single("speed", path, speed.markdown, None)
             for path in ("speed.json", "fused_baselines/speed.json")
+        ),
+        "fit_phases": _single(
+            "fit_phases",
+            "fit_phases/fit_phases.json",
+            fit_phases.markdown,
+            None,
+            figure=fit_phases.plot,
+            figures=figures,
+        ),
+        "precision": _single(
+            "precision",
+            "precision/precision.json",
+            precision.markdown,
+            None,
+            figure=precision.plot,
+            figures=figures,
         ),
         "memory": _single(
             "memory",

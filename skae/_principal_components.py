@@ -29,6 +29,8 @@ _OVERSAMPLES = 10
 # Its sketch is drawn from this seed, so that the start is a function of the
 # data alone, as the exact route's is.
 _SKETCH_SEED = 0
+# The Gram matrix is formed in this many column blocks a side (see _DenseBlock.sums).
+_GRAM_BLOCKS = 4
 # share_width first asks the randomized route for this many axes, then four
 # times more until the share is reached.
 _FIRST_SHARE_AXES = 64
@@ -42,9 +44,24 @@ class _DenseBlock:
         self.n_rows, self.n_features = rows.shape
 
     def sums(self):
-        """Column sums and Gram matrix, in float64 (the products in float32)."""
+        """Column sums and Gram matrix, in float64 (the sums and products in float32).
+
+        The Gram matrix is symmetric: only the blocks on and above the
+        diagonal of a 4 x 4 grid are multiplied (10 of 16), and mirrored.
+        MNIST's took 0.23-0.29 s so, against 0.35-0.36 s for the whole
+        product (2 cores). Summing the columns in
+        float32 (pairwise, so accurate to about its rounding step) took a
+        tenth of the 0.1 s of summing them in float64.
+        """
         rows = self.rows
-        return rows.sum(dim=0, dtype=torch.float64), (rows.t() @ rows).double()
+        n_features = self.n_features
+        edges = [round(i * n_features / _GRAM_BLOCKS) for i in range(_GRAM_BLOCKS + 1)]
+        gram = torch.empty((n_features, n_features), dtype=torch.float64, device=rows.device)
+        for start, stop in zip(edges, edges[1:]):
+            block = (rows[:, start:stop].t() @ rows[:, start:]).double()
+            gram[start:stop, start:] = block
+            gram[start:, start:stop] = block.t()
+        return rows.sum(dim=0).double(), gram
 
     def column_sums(self):
         return self.rows.sum(dim=0, dtype=torch.float64).cpu().numpy()

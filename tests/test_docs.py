@@ -51,6 +51,8 @@ def test_every_section_names_its_machine_and_command(sections):
         "time_to_quality",
         "anomaly",
         "nested",
+        "fit_phases",
+        "precision",
     }
     for text in sections.values():
         assert "**Machine:**" in text and "**Command:** ``python benchmarks/" in text
@@ -124,6 +126,20 @@ def test_other_tables_hold_the_json_numbers(sections):
     for path in ("anomaly/digits", "anomaly/mnist_baselines"):
         for r in json.loads((RESULTS / path / "anomaly.json").read_text())["records"]:
             assert f"{r['roc_auc']:.4f}" in cells and f"{r['average_precision']:.4f}" in cells
+
+
+def test_fit_phases_and_precision_sections_hold_the_json_numbers(sections):
+    cells = _cells(sections["fit_phases"])
+    report = json.loads((RESULTS / "fit_phases" / "fit_phases.json").read_text())
+    for data in report["datasets"].values():
+        for fit in data["fits"]:
+            assert f"{fit['before']:.3f}" in cells and f"{fit['after']:.3f}" in cells
+            assert f"{fit['median_epoch']:.3f}" in cells
+    cells = _cells(sections["precision"])
+    report = json.loads((RESULTS / "precision" / "precision.json").read_text())
+    for r in report["records"]:
+        assert r["chosen"] in cells and f"{r['chosen_vs_fastest']:.3f}" in cells
+        assert f"{r['epoch_seconds']['float32']:.3f}" in cells
 
 
 def test_markdown_tables_become_list_tables(page):

@@ -130,3 +130,17 @@ def test_share_width_is_pcas_choice(X, route, share, monkeypatch):
     # From 2 axes up, so the randomized route has to ask for more.
     monkeypatch.setattr(_principal_components, "_FIRST_SHARE_AXES", 2)
     assert share_width(X, share) == PCA(n_components=share).fit(X.numpy()).n_components_
+
+
+@pytest.mark.parametrize("n_features", [1, 3, 4, 7])
+def test_gram_matrix_by_blocks_is_the_whole_product(n_features):
+    from skae._principal_components import _DenseBlock
+
+    rows = torch.from_numpy(np.random.default_rng(0).normal(size=(50, n_features)))
+    rows = rows.float()
+    total, gram = _DenseBlock(rows).sums()
+    assert gram.dtype == total.dtype == torch.float64
+    # Each block is the product's own, mirrored below the diagonal.
+    for other in (gram.t(), (rows.t() @ rows).double()):
+        torch.testing.assert_close(gram, other, rtol=1e-6, atol=1e-5)
+    torch.testing.assert_close(total, rows.sum(dim=0).double())
