@@ -65,10 +65,10 @@ class LatentSizeCV(TransformerMixin, BaseEstimator):
         rows of a split) that each cross-validation fit runs, under the same
         learning-rate schedule compressed. 1.0 fits exactly as the grid does.
         Each fit's set-up and scoring do not shrink, nor does the refit: on
-        MNIST (sizes 4 to 64, 3 folds, 2 CPU cores, two seeds) 0.25 took 0.35
-        to 0.37 of the grid's time, refit included, and its cross-validated
-        errors were 1.04 to 1.30 times the grid's
-        (``benchmarks/nested.py --parts choose``).
+        MNIST (sizes 4 to 64, 3 folds, 2 CPU cores) 0.25 took 0.31 of the
+        grid's time, refit included (0.35 and 0.37 with two seeds, before a
+        fit's set-up was cut), and its cross-validated errors were 1.04 to
+        1.30 times the grid's (``benchmarks/nested.py --parts choose``).
 
     verbose : int, default=0
         Whether to show a progress bar over the fits.
