@@ -91,6 +91,23 @@ def test_scaling_moments_by_chunks_match_whole_array():
     assert math.isclose(scale, math.sqrt(X.var(axis=0).mean()), rel_tol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_scaling_moments_by_chunks_in_either_layout_and_precision(dtype, order):
+    # Two passes over the chunks (the sums and extremes, then the squares),
+    # on columns of very different spreads, one of them skewed.
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=(301, 5)) * [1, 10, 1e-3, 1e30, 1]
+    data[:, 4] = rng.exponential(size=301) - 7.0  # skewed: the peak is one-sided
+    data = np.asarray(data, dtype=dtype, order=order)
+    mean, scale = _moments(data, rows=13)
+    deviations = data.astype(np.float64) - mean
+    peak = np.abs(deviations).max()
+    expected = peak * math.sqrt((((deviations / peak) ** 2).sum()) / data.size)
+    assert math.isclose(scale, expected, rel_tol=1e-12)
+    np.testing.assert_allclose(mean, data.astype(np.float64).mean(axis=0), rtol=1e-12)
+
+
 def _low_rank(n_samples, seed=0):
     rng = np.random.RandomState(seed)
     latent = rng.randn(n_samples, 2)
