@@ -17,11 +17,7 @@ from ._base import (
     _store_params,
     _torch_generator,
 )
-from ._principal_components import (
-    _COVARIANCE_FEATURES,
-    principal_components,
-    total_variance,
-)
+from ._principal_components import _COVARIANCE_FEATURES
 from .noise import NOISES
 from .penalties import PENALTIES, contraction_exact, contraction_projected
 
@@ -847,27 +843,26 @@ class VariationalAutoencoder(BaseAutoencoder):
     def _module_kwargs(self):
         return {"variational": True}
 
-    def _initialize(self, X, X_val, architecture):
-        super()._initialize(X, X_val, architecture)
-        self._set_noise_variance(X, X_val)
+    def _initialize(self, axes, architecture):
+        super()._initialize(axes, architecture)
+        self._set_noise_variance(axes)
 
-    def _truncate(self, width, X, X_val):
-        super()._truncate(width, X, X_val)
-        self._set_noise_variance(X, X_val)
+    def _truncate(self, width, axes):
+        super()._truncate(width, axes)
+        self._set_noise_variance(axes)
 
-    def _set_noise_variance(self, X, X_val):
+    def _set_noise_variance(self, axes):
         # Probabilistic PCA's noise variance, on the rows the PCA start sees: the
-        # mean variance of the directions the code leaves out. principal_components
-        # leaves out directions without variance; they count as zero. Narrow data
-        # give every axis (their covariance is decomposed anyway); wide ones the
+        # mean variance of the directions the code leaves out. The axes leave
+        # out directions without variance; they count as zero. Narrow data give
+        # every axis (their covariance is decomposed anyway); wide ones the
         # code's and one more, the rest coming from the total variance.
-        more = () if X_val is None else (X_val,)
-        width, n_features = self.n_components_, X.shape[1]
+        width, n_features = self.n_components_, axes.n_features
         every_axis = n_features <= _COVARIANCE_FEATURES
         n_axes = n_features if every_axis else min(width + 1, n_features)
-        _, _, spread = principal_components(X, n_axes, *more)
+        _, _, spread = axes.top(n_axes)
         variances = spread.double() ** 2
-        total = float(variances.sum()) if every_axis else total_variance(X, *more)
+        total = float(variances.sum()) if every_axis else axes.total_variance
         residual = 0.0
         if variances.numel() > width:
             residual = max(0.0, total - float(variances[:width].sum())) / (n_features - width)

@@ -28,7 +28,7 @@ from ._network import (
     init_pca,
     multiply_adds,
 )
-from ._principal_components import principal_components, share_width
+from ._principal_components import PrincipalAxes
 
 # Fitted state that holds tensors; pickled through torch.save so that a model
 # trained on CUDA can be loaded on a machine without a GPU.
@@ -276,8 +276,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             self.learning_rate_, self.weight_decay_ = _training.resolve_rates(
                 self.learning_rate, self.weight_decay, self.optimizer, X_train.shape[0]
             )
+        # Read only if the fit asks: the PCA start, a share's width, the VAE's noise.
+        axes = PrincipalAxes(X_train, *(() if X_val is None else (X_val,)))
         if fresh:
-            self._initialize(X_train, X_val, architecture)
+            self._initialize(axes, architecture)
         elif not incremental:
             # As in MLP, each fit starts its own optimizer, so that a changed
             # optimizer, learning_rate or weight_decay takes effect.
@@ -344,9 +346,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             if choose_width:
                 reached = np.flatnonzero(curve >= self.n_components)
                 self._truncate(
-                    int(reached[0]) + 1 if reached.size else self.n_components_,
-                    X_train,
-                    X_val,
+                    int(reached[0]) + 1 if reached.size else self.n_components_, axes
                 )
                 self._training_prefixes = (
                     _prefixes(self.n_components_) if self.nested else None
@@ -370,15 +370,15 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             )
         return self
 
-    def _truncate(self, width, X, X_val):
+    def _truncate(self, width, axes):
         """Keep the first ``width`` code units of the network, and a new optimizer.
 
         The encoder's rows and the decoder's columns of every other unit are
         dropped (the linear path, the last and first layers of the
         corrections, any log-variance head): the cut network computes
         exactly what the full one computes with those units set to zero.
-        ``X`` and ``X_val`` are the scaled training and validation rows, for
-        variants whose state depends on the width.
+        ``axes`` are the :class:`PrincipalAxes` of the scaled training and
+        validation rows, for variants whose state depends on the width.
         """
         architecture = {
             **self._fitted_architecture,
@@ -529,36 +529,34 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         order = random_state.permutation(X.shape[0])
         return X[order[n_val:]], X[order[:n_val]]
 
-    def _initialize(self, X, X_val, architecture):
+    def _initialize(self, axes, architecture):
         """Build the network, its optimizer and empty histories for a fresh fit.
 
-        The PCA start is fitted on every row given to ``fit``, the validation
-        rows included, so that it is the PCA a user would fit on the same
-        data; only the gradient steps are kept off the validation rows.
+        ``axes`` are the :class:`PrincipalAxes` of every row given to ``fit``,
+        the validation rows included, so that the PCA start is the PCA a user
+        would fit on the same data; only the gradient steps are kept off the
+        validation rows.
         """
         self._fitted_architecture = architecture
+        n_features = axes.n_features
         if isinstance(self.n_components, float):
             # The widest network: its PCA start reaches the share at this width,
             # and the nested fit picks its own, usually smaller, width within it.
-            self.n_components_ = share_width(
-                X, self.n_components, *(() if X_val is None else (X_val,))
-            )
+            self.n_components_ = axes.share_width(self.n_components)
             architecture = {**architecture, "n_components": self.n_components_}
         else:
             self.n_components_ = architecture["n_components"]
         if architecture["hidden_layer_sizes"] == "auto":
             architecture = {
                 **architecture,
-                "hidden_layer_sizes": auto_hidden_layer_sizes(X.shape[1], self.n_components_),
+                "hidden_layer_sizes": auto_hidden_layer_sizes(n_features, self.n_components_),
             }
         self.hidden_layer_sizes_ = architecture["hidden_layer_sizes"]
         self.module_ = build_autoencoder(
-            X.shape[1], generator=_torch_generator(self._random_state), **architecture
+            n_features, generator=_torch_generator(self._random_state), **architecture
         ).to(self.device_)
         if self.init == "pca":
-            pca = principal_components(
-                X, self.n_components_, *(() if X_val is None else (X_val,))
-            )
+            pca = axes.top(self.n_components_)
             init_pca(self.module_, *(part.to(self.device_) for part in pca))
         self.optimizer_ = self._make_optimizer()
         self.loss_curve_ = []

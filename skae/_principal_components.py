@@ -13,6 +13,7 @@ and Tropp 2011, as in ``TruncatedSVD``), whose cost grows with the stored
 values times the sketch's width.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -31,7 +32,7 @@ _OVERSAMPLES = 10
 _SKETCH_SEED = 0
 # The Gram matrix is formed in this many column blocks a side (see _DenseBlock.sums).
 _GRAM_BLOCKS = 4
-# share_width first asks the randomized route for this many axes, then four
+# PrincipalAxes.share_width first asks the randomized route for this many axes, then four
 # times more until the share is reached.
 _FIRST_SHARE_AXES = 64
 
@@ -130,7 +131,6 @@ def _blocks(X, more_rows):
     ]
 
 
-@torch.no_grad()
 def principal_components(X, n_components, *more_rows):
     """The top principal axes of the rows of ``X``, their spreads and the mean.
 
@@ -150,7 +150,67 @@ def principal_components(X, n_components, *more_rows):
     reproducible. The tensors are in ``X``'s dtype, on ``X``'s device for a
     narrow tensor ``X``, else on the CPU.
     """
-    return _principal_axes(_blocks(X, more_rows), n_components, X.dtype)
+    return PrincipalAxes(X, *more_rows).top(n_components)
+
+
+class PrincipalAxes:
+    """The principal axes of the rows of ``X`` and ``more_rows``, computed once.
+
+    A fit may ask for them three times: for the width that reaches a share
+    of the variance (a float ``n_components``), for the PCA start, and for
+    the variational autoencoder's noise variance. The covariance route
+    decomposes the covariance once and serves every width from it (about
+    0.3 s each time for MNIST, 2 cores); the randomized route sketches again only
+    for more axes than its last sketch holds. Nothing is read before the
+    first question.
+    """
+
+    def __init__(self, X, *more_rows):
+        self._rows = (X, *more_rows)
+        self.n_features = X.shape[1]
+        self._asked = 0
+
+    @functools.cached_property
+    def _blocks(self):
+        return _blocks(self._rows[0], self._rows[1:])
+
+    @torch.no_grad()
+    def top(self, n_components):
+        """:func:`principal_components` at ``n_components``."""
+        exact = self.n_features <= _COVARIANCE_FEATURES
+        asked = self.n_features if exact else n_components
+        if asked > self._asked:
+            self._asked = asked
+            self._axes = _principal_axes(self._blocks, asked, self._rows[0].dtype)
+        components, mean, spread = self._axes
+        return components[:n_components], mean, spread[:n_components]
+
+    @functools.cached_property
+    def total_variance(self):
+        """The summed variance of the columns."""
+        _, mean, mean_square = _moments(self._blocks)
+        return max(0.0, mean_square - float(mean @ mean))
+
+    def share_width(self, share):
+        """PCA's number of components for ``share`` of the variance.
+
+        PCA's own rule: the fewest axes whose variances add up to more than
+        ``share`` of the total, or every axis the data have. Wide data ask the
+        randomized route for a few axes first, and for more until they reach
+        it.
+        """
+        n_features = self.n_features
+        most = min(n_features, sum(block.n_rows for block in self._blocks))
+        n_axes = n_features if n_features <= _COVARIANCE_FEATURES else _FIRST_SHARE_AXES
+        while True:
+            n_axes = min(n_axes, most)
+            _, _, spread = self.top(n_axes)
+            ratios = np.cumsum(spread.double().cpu().numpy() ** 2) / self.total_variance
+            if ratios.size < n_axes or n_axes == most or ratios[-1] > share:
+                return max(
+                    1, min(int(np.searchsorted(ratios, share, side="right")) + 1, ratios.size)
+                )
+            n_axes *= 4
 
 
 def _principal_axes(blocks, n_components, dtype):
@@ -241,36 +301,3 @@ def _normalized(matrix):
     randomized_svd's power iterations: an LU factor, several times cheaper than
     an orthonormal QR factor of a tall matrix."""
     return scipy.linalg.lu(matrix, permute_l=True, check_finite=False)[0]
-
-
-def total_variance(X, *more_rows):
-    """The summed variance of the columns of the rows of ``X`` and ``more_rows``."""
-    return _total_variance(_blocks(X, more_rows))
-
-
-def _total_variance(blocks):
-    _, mean, mean_square = _moments(blocks)
-    return max(0.0, mean_square - float(mean @ mean))
-
-
-def share_width(X, share, *more_rows):
-    """PCA's number of components for ``share`` of the variance of the rows.
-
-    PCA's own rule: the fewest axes whose variances add up to more than
-    ``share`` of the total, or every axis the data have. Wide data ask the
-    randomized route for a few axes first, and for more until they reach it.
-    """
-    blocks = _blocks(X, more_rows)
-    n_features = X.shape[1]
-    most = min(n_features, sum(block.n_rows for block in blocks))
-    total = _total_variance(blocks)
-    n_axes = n_features if n_features <= _COVARIANCE_FEATURES else _FIRST_SHARE_AXES
-    while True:
-        n_axes = min(n_axes, most)
-        _, _, spread = _principal_axes(blocks, n_axes, X.dtype)
-        ratios = np.cumsum(spread.double().cpu().numpy() ** 2) / total
-        if ratios.size < n_axes or n_axes == most or ratios[-1] > share:
-            return max(
-                1, min(int(np.searchsorted(ratios, share, side="right")) + 1, ratios.size)
-            )
-        n_axes *= 4

@@ -16,6 +16,7 @@ from skae import (
     VariationalAutoencoder,
     _training,
 )
+from skae._principal_components import PrincipalAxes
 from skae.serving import export_decoder, export_encoder
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -93,7 +94,8 @@ def test_a_cut_network_decodes_as_the_prefix_of_the_full_one(X, est):
     Z[:, 3:] = 0
     expected = est.inverse_transform(Z)
     # The variational model recomputes its noise variance from the scaled rows.
-    est._truncate(3, _training.to_tensor(X, est.mean_, est.scale_, est.device_), None)
+    rows = _training.to_tensor(X, est.mean_, est.scale_, est.device_)
+    est._truncate(3, PrincipalAxes(rows))
     if isinstance(est, VariationalAutoencoder):
         assert est.module_.encoder_log_var.out_features == 3
     assert est.n_components_ == 3

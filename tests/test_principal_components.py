@@ -9,8 +9,8 @@ import torch
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 
-from skae import _principal_components, _training
-from skae._principal_components import principal_components, share_width, total_variance
+from skae import VariationalAutoencoder, _principal_components, _training
+from skae._principal_components import PrincipalAxes, principal_components
 
 
 @pytest.fixture(scope="module")
@@ -120,16 +120,17 @@ def test_total_variance_is_the_summed_column_variance():
     S = _wide(n_features=40, density=0.3)
     dense = _scaled_dense(S)
     expected = dense.var(axis=0).sum()
-    assert total_variance(_sparse_rows(S)) == pytest.approx(expected, rel=1e-9)
+    assert PrincipalAxes(_sparse_rows(S)).total_variance == pytest.approx(expected, rel=1e-9)
     halves = torch.from_numpy(dense[:30]), torch.from_numpy(dense[30:])
-    assert total_variance(*halves) == pytest.approx(expected, rel=1e-9)
+    assert PrincipalAxes(*halves).total_variance == pytest.approx(expected, rel=1e-9)
 
 
 @pytest.mark.parametrize("share", [0.5, 0.8, 0.95, 0.999])
 def test_share_width_is_pcas_choice(X, route, share, monkeypatch):
     # From 2 axes up, so the randomized route has to ask for more.
     monkeypatch.setattr(_principal_components, "_FIRST_SHARE_AXES", 2)
-    assert share_width(X, share) == PCA(n_components=share).fit(X.numpy()).n_components_
+    width = PrincipalAxes(X).share_width(share)
+    assert width == PCA(n_components=share).fit(X.numpy()).n_components_
 
 
 @pytest.mark.parametrize("n_features", [1, 3, 4, 7])
@@ -144,3 +145,22 @@ def test_gram_matrix_by_blocks_is_the_whole_product(n_features):
     for other in (gram.t(), (rows.t() @ rows).double()):
         torch.testing.assert_close(gram, other, rtol=1e-6, atol=1e-5)
     torch.testing.assert_close(total, rows.sum(dim=0).double())
+
+
+@pytest.mark.parametrize("n_components", [3, 0.8])
+def test_a_fit_decomposes_the_covariance_once(X, n_components, monkeypatch):
+    # A float n_components asks for the share's width, the PCA start for its
+    # axes, and the variational model for its noise variance, at the start
+    # and again at the chosen width: one decomposition serves them all.
+    calls = []
+    covariance_axes = _principal_components._covariance_axes
+
+    def counted(*args):
+        calls.append(1)
+        return covariance_axes(*args)
+
+    monkeypatch.setattr(_principal_components, "_covariance_axes", counted)
+    VariationalAutoencoder(n_components, max_epochs=2, device="cpu", random_state=0).fit(
+        X.numpy()
+    )
+    assert len(calls) == 1
