@@ -235,7 +235,7 @@ _ATTRIBUTES = """n_features_in_ : int
         PCA's reconstructions on its training data this is the cumulative
         ``explained_variance_ratio_``. It is measured on the validation rows
         with ``early_stopping``, else on the training rows (at most 10,000 of
-        them, evenly spaced), after each ``fit`` or ``partial_fit``; after a
+        them, drawn with a fixed seed), after each ``fit`` or ``partial_fit``; after a
         ``partial_fit``, whose one epoch costs less than decoding every row
         once per unit, on one row of its chunk in ``n_components_`` (at least
         256).
