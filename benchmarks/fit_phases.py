@@ -39,11 +39,9 @@ median epoch.
 import argparse
 import statistics
 import sys
-import time
 from unittest import mock
 
 import numpy as np
-import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
@@ -65,30 +63,24 @@ def load(name, args):
     return X_train[:rows], X_test[:rows], 30
 
 
-def sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter()
-
-
 def timed_fit(X, n_components, seed, device, **params):
     """Fit with the defaults; returns the estimator and its phases in seconds."""
     spans = []
     run_epoch = _training.run_epoch
 
     def timed_epoch(*a, **k):
-        begin = sync(device)
+        begin = _training.clock(device)
         loss = run_epoch(*a, **k)
-        spans.append((begin, sync(device)))
+        spans.append((begin, _training.clock(device)))
         return loss
 
     est = AutoencoderTransformer(
         n_components=n_components, device=str(device), random_state=seed, **params
     )
     with mock.patch.object(_training, "run_epoch", timed_epoch):
-        start = sync(device)
+        start = _training.clock(device)
         est.fit(X)
-        end = sync(device)
+        end = _training.clock(device)
     epochs = [b - a for a, b in spans]
     return est, {
         "fit": end - start,

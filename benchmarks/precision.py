@@ -72,10 +72,10 @@ def epoch_seconds(est, X, device, repeats):
         for round_ in range(repeats + 1):
             for precision in precisions:
                 est.precision_ = precision
-                start = _training._clock(device)
+                start = _training.clock(device)
                 _training.run_epoch(est, data, 256, generator)
                 if round_:
-                    best[precision] = min(best[precision], _training._clock(device) - start)
+                    best[precision] = min(best[precision], _training.clock(device) - start)
     finally:
         est.precision_ = chosen
     return best

@@ -77,7 +77,6 @@ import os
 import platform
 import statistics
 import sys
-import time
 import warnings
 
 import numpy as np
@@ -90,7 +89,7 @@ from torch.utils.data import DataLoader, TensorDataset
 import skae
 from skae import AutoencoderTransformer, ContractiveAutoencoder
 from skae._network import TiedLinear, build_autoencoder
-from skae._training import inference_rows, native_bf16, resolve_device
+from skae._training import clock, inference_rows, native_bf16, resolve_device
 
 from _results import add_out_argument, environment, output_folder
 
@@ -141,13 +140,6 @@ def flops_per_sample(module):
         elif isinstance(layer, TiedLinear):
             macs += layer.source.weight.numel()
     return 6 * macs
-
-
-def clock(device):
-    """``time.perf_counter()`` once the device's queued work has finished."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter()
 
 
 def scaled(X):

@@ -246,9 +246,9 @@ def time_precisions(est, X, batch_size, corrupt):
             for _ in range(_TIMED_ROUNDS + 1):
                 for precision, times in seconds.items():
                     est.precision_ = precision
-                    start = _clock(device)
+                    start = clock(device)
                     train_step(est, batch, generator, corrupt)
-                    times.append(_clock(device) - start)
+                    times.append(clock(device) - start)
         finally:
             vars(est).update(saved)
             if "precision_" not in saved:
@@ -258,7 +258,7 @@ def time_precisions(est, X, batch_size, corrupt):
     return _STEP_SECONDS[key]
 
 
-def _clock(device):
+def clock(device):
     """``time.perf_counter()`` once ``device``'s queued work is done."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
