@@ -100,6 +100,25 @@ def test_epoch_share_shortens_the_cross_validation_fits_only(X):
     assert search.best_estimator_.n_iter_ == 10
 
 
+def test_warm_refit_continues_the_first_splits_fit_for_the_cut_epochs(X):
+    epochs = []
+    est = AutoencoderTransformer(
+        **{**_FAST, "max_epochs": 10}, callbacks=[lambda model: epochs.append(model.n_iter_)]
+    )
+    search = LatentSizeCV(est, sizes=[2], cv=2, epoch_share=0.3, warm_refit=True).fit(X)
+    # Two folds of 3 epochs; the refit goes on from the first for the other 7.
+    assert epochs == [1, 2, 3, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+    assert search.best_estimator_.n_iter_ == 10
+    # Its scaling is that of the first split's training rows, not of all of X.
+    train, _ = next(KFold(2).split(X))
+    np.testing.assert_allclose(search.best_estimator_.mean_, X[train].mean(axis=0))
+    assert not np.allclose(search.best_estimator_.mean_, X.mean(axis=0))
+    # It shows the estimator's own parameters, as a fresh refit would.
+    params = search.best_estimator_.get_params()
+    assert params["max_epochs"] == 10 and params["warm_start"] is False
+    assert search.transform(X).shape == (300, 2)
+
+
 def test_auto_epochs_are_planned_for_the_split_rows():
     est = AutoencoderTransformer(max_epochs="auto")
     assert est._planned_epochs(60_000) == 40
@@ -134,6 +153,7 @@ def test_pandas_output_and_feature_names(X):
         ({"sizes": [2.5]}, ValueError, "non-empty list of positive ints"),
         ({"rule": 1.5}, InvalidParameterError, "'rule' parameter"),
         ({"epoch_share": 0}, InvalidParameterError, "'epoch_share' parameter"),
+        ({"warm_refit": True}, ValueError, "needs epoch_share < 1"),
         ({"estimator": PCA()}, InvalidParameterError, "'estimator' parameter"),
     ],
 )
