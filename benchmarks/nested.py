@@ -17,9 +17,11 @@ Three measurements (issue 17), all on held-out data:
 - ``choose``: choosing the size for ``--share`` among ``--grid-sizes`` (the last
   five widths) by one rule, the smallest size whose held-out R² reaches the
   share (the mean over the 3 folds of each fold's R² on its held-out rows), by
-  three routes: ``GridSearchCV`` (3-fold, then a refit at the chosen size);
+  these routes: ``GridSearchCV`` (3-fold, then a refit at the chosen size);
   ``LatentSizeCV`` at each of ``--epoch-shares`` (1.0: the grid's own fits;
-  less: shorter cross-validation fits), refit included; and one nested fit at
+  less: shorter cross-validation fits), refit included; ``LatentSizeCV`` with
+  one shuffled 10% holdout instead of the folds, at each of ``--holdout-shares``,
+  whose refit continues the holdout fit (``warm_refit=True``); and one nested fit at
   the widest size with ``early_stopping=True`` (R² of each prefix on its
   validation rows, from ``nested_explained_variance_``). For each: the chosen
   size, its time over the grid's (issue 26's target: at most 0.25 on MNIST),
@@ -45,6 +47,7 @@ Writes ``nested.json``, ``nested.png`` (the nested fit's curve beside PCA's) and
 """
 
 import argparse
+import itertools
 import json
 import sys
 import time
@@ -54,11 +57,14 @@ import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import GridSearchCV, KFold, train_test_split
+from sklearn.model_selection import GridSearchCV, KFold, ShuffleSplit, train_test_split
 
 from skae import AutoencoderTransformer, LatentSizeCV
 
 from _results import add_out_argument, environment, output_folder
+
+# The held-out share of the one-split searches (--holdout-shares).
+HOLDOUT = 0.1
 
 
 def load(args):
@@ -200,17 +206,28 @@ def choose(args, X_train, X_test):
             "test_mse": float(-grid_model.score(X_test)),
         }
     ]
-    for share in args.epoch_shares:
+    holdout = ShuffleSplit(n_splits=1, test_size=HOLDOUT, random_state=args.seed)
+    searches = [
+        (f"LatentSizeCV(epoch_share={share})", {"epoch_share": share})
+        for share in args.epoch_shares
+    ] + [
+        (
+            f"LatentSizeCV, one {HOLDOUT:.0%} holdout, epoch_share={share}, warm_refit",
+            {"cv": holdout, "epoch_share": share, "warm_refit": True},
+        )
+        for share in args.holdout_shares
+    ]
+    for name, params in searches:
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            cv = LatentSizeCV(model(args, sizes[0]), sizes=sizes, rule=rule, epoch_share=share)
+            cv = LatentSizeCV(model(args, sizes[0]), sizes=sizes, rule=rule, **params)
             cv.fit(X_train)
         seconds = time.perf_counter() - start
-        print(f"  LatentSizeCV(epoch_share={share}): {seconds:.1f} s", flush=True)
+        print(f"  {name}: {seconds:.1f} s", flush=True)
         routes.append(
             {
-                "route": f"LatentSizeCV(epoch_share={share})",
+                "route": name,
                 "size": cv.best_n_components_,
                 "seconds": seconds,
                 "cv_r2": cv.cv_results_["mean_test_r2"].tolist(),
@@ -320,8 +337,8 @@ def plot_choose(report, path):
     import matplotlib.pyplot as plt
 
     c = report["choose"]
-    fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
-    for marker, r in zip("osv^D", c["routes"]):
+    fig, ax = plt.subplots(figsize=(7, 5.5), layout="constrained")
+    for marker, r in zip(itertools.cycle("osv^DpP*"), c["routes"]):
         label = f"{r['route']}: {r['size']} units, {r['time_share']:.2f}x the grid's time"
         ax.plot(c["sizes"], r["cv_r2"], marker=marker, label=label)
     ax.axhline(c["share"], color="0.5", linestyle=":", label=f"share {c['share']}")
@@ -330,7 +347,8 @@ def plot_choose(report, path):
     ax.set_xlabel("code size")
     ax.set_ylabel("held-out R²")
     ax.set_title(f"{report['meta']['data']}, seed {report['meta']['seed']}")
-    ax.legend(fontsize="small")
+    # Below the axes: the routes' names are long.
+    fig.legend(loc="outside lower center", fontsize="small")
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
@@ -351,9 +369,16 @@ def main(argv=None):
     parser.add_argument(
         "--epoch-shares",
         type=float,
-        nargs="+",
+        nargs="*",
         default=[1.0, 0.5, 0.25],
         help="LatentSizeCV's epoch_share values to compare with the grid",
+    )
+    parser.add_argument(
+        "--holdout-shares",
+        type=float,
+        nargs="*",
+        default=[0.65],
+        help="epoch_share values of LatentSizeCV with one 10%% holdout and warm_refit=True",
     )
     parser.add_argument(
         "--parts",

@@ -22,10 +22,11 @@ def test_quick_run_writes_json_table_and_plot(tmp_path, capsys):
     assert share["pca_width"] >= 1 and share["time_ratio"] > 0
     choose = report["choose"]
     assert choose["sizes"] == [2, 4]
-    grid, *searches, nested = choose["routes"]
+    grid, *searches, holdout, nested = choose["routes"]
     assert [r["route"] for r in searches] == [
         f"LatentSizeCV(epoch_share={share})" for share in (1.0, 0.5, 0.25)
     ]
+    assert holdout["route"].startswith("LatentSizeCV, one 10% holdout, epoch_share=")
     assert grid["time_share"] == 1.0
     for route in choose["routes"]:
         assert route["size"] in choose["sizes"] and route["seconds"] > 0
