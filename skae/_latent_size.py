@@ -235,7 +235,7 @@ class LatentSizeCV(TransformerMixin, BaseEstimator):
         if not self.warm_refit:
             return model.fit(X)
         planned = model._planned_epochs(X.shape[0])
-        rest = max(1, planned - math.ceil(self.epoch_share * planned))
+        rest = max(1, planned - self._shortened(planned))
         continued = first_models[self.best_index_]
         continued.set_params(warm_start=True, max_epochs=rest)
         with warnings.catch_warnings():
@@ -243,6 +243,10 @@ class LatentSizeCV(TransformerMixin, BaseEstimator):
             continued.fit(X)
         # The refitted model shows the estimator's parameters, as a fresh refit would.
         return continued.set_params(**model.get_params(deep=False))
+
+    def _shortened(self, planned):
+        """The epochs a cross-validation fit runs of ``planned``; warm refits run the rest."""
+        return math.ceil(self.epoch_share * planned)
 
     def _cross_validate(self, estimator, sizes, X, splits):
         """Scores, R² and fit times of every size (rows) on every split (columns).
@@ -263,7 +267,7 @@ class LatentSizeCV(TransformerMixin, BaseEstimator):
                     model = clone(estimator).set_params(n_components=size)
                     if self.epoch_share < 1:
                         planned = model._planned_epochs(X_train.shape[0])
-                        model.set_params(max_epochs=math.ceil(self.epoch_share * planned))
+                        model.set_params(max_epochs=self._shortened(planned))
                     start = time.perf_counter()
                     with warnings.catch_warnings():
                         # A shortened fit is expected to stop short of convergence.
