@@ -723,6 +723,11 @@ def prefix_explained_variance(est, X, max_rows):
     the cumulative ``explained_variance_ratio_`` on the data it was fitted
     to. It is measured on at most ``max_rows`` rows of ``X`` (see :func:`sampled_rows`),
     read one batch at a time (sparse rows are densified a batch at a time).
+
+    The decoding runs in the fit's precision: it decodes every row once per
+    code unit, and in bfloat16 a 64-unit MNIST curve on 10,000 rows took
+    1.7 s instead of 4.4 s and moved by at most 2e-5, where its 10,000 rows
+    differ from all 60,000 by 0.0027.
     """
     module = est.module_
     module.eval()
@@ -733,11 +738,11 @@ def prefix_explained_variance(est, X, max_rows):
     errors = torch.zeros(n_components, dtype=torch.float64)
     total = torch.zeros(X.shape[1], dtype=torch.float64)
     squares = torch.zeros(X.shape[1], dtype=torch.float64)
-    with float32_inference():
+    with float32_inference(), _autocast(est):
         for start in range(0, picked.shape[0], rows):
             batch = X[picked[start : start + rows]].to(est.device_)
             codes = prefix_codes(module.encode(batch), sizes)
-            out = module.decode(codes).reshape(n_components, *batch.shape)
+            out = module.decode(codes).float().reshape(n_components, *batch.shape)
             errors += ((out - batch) ** 2).sum(dim=(1, 2)).double().cpu()
             batch = batch.double().cpu()
             total += batch.sum(dim=0)

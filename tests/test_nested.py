@@ -68,6 +68,17 @@ def test_prefix_error_falls_as_m_grows_only_for_a_nested_code(X, nested):
         assert not hasattr(est, "nested_explained_variance_")
 
 
+def test_the_curve_is_decoded_in_the_fits_precision(X):
+    # The curve decodes every row once per unit, so a bfloat16 fit measures
+    # it in bfloat16: close to the float32 curve, but not the same numbers.
+    est = AutoencoderTransformer(6, nested=True, precision="bfloat16", **_FAST).fit(X)
+    rows = _training.to_tensor(X, est.mean_, est.scale_, est.device_)
+    est.precision_ = "float32"
+    float32_curve = _training.prefix_explained_variance(est, rows, None)
+    difference = np.abs(est.nested_explained_variance_ - float32_curve).max()
+    assert 0 < difference < 1e-3
+
+
 def test_the_curve_is_pca_cumulative_ratio_for_a_linear_start(X):
     # A linear network that does not move from its PCA start reconstructs as
     # PCA: its curve is PCA's cumulative explained_variance_ratio_.
