@@ -26,10 +26,10 @@ from ._base import BaseAutoencoder, _check_X
 # 1.075 1.111 1.023 (the 0.65 route's: 0.976 0.976 0.996 1.023 1.017), and its
 # refit's test error 1.07 times the grid's. With 25% and 25%: 1.01 1.02 1.12
 # 1.17 1.06. The nested start costs the wide sizes more than it saves. Nor
-# one network with a code layer and a decoder per size on a shared encoder,
-# all trained at every step for 65% of the epochs, took 170 s before any
-# refit (the committed grid run: 814 s; the 0.65 route: 182 s with its
-# refit), with errors 0.99 1.00 1.06 1.05 1.10.
+# was one network with a code layer and a decoder per size on a shared
+# encoder, all trained at every step for 65% of the epochs, kept: it took
+# 170 s before any refit (the committed grid run: 814 s; the 0.65 route:
+# 182 s with its refit), with errors 0.99 1.00 1.06 1.05 1.10.
 
 
 class LatentSizeCV(TransformerMixin, BaseEstimator):
