@@ -28,18 +28,18 @@ _PARAMETERS = """n_components : int or float, default=2
         share of the training data's variance, takes the smallest prefix whose
         explained variance (``nested_explained_variance_``, on the validation
         rows with ``early_stopping``) reaches the share (the whole code if
-        none does), cuts the network to that width and trains it further,
-        nested only if ``nested=True``. The nested code trains for the first
-        quarter of ``max_epochs``, rounded up, and the cut model for the rest,
-        so the fit runs as many epochs as a plain one (with ``max_epochs=1``
-        the nested code takes the epoch, and the cut model is its prefix as
-        trained). A stop asked for while the nested code trains (by a
-        callback or ``KeyboardInterrupt``) ends the whole fit, with the network
-        cut to the width chosen. The width is ``n_components_``;
-        ``hidden_layer_sizes="auto"`` sizes the layers for the widest code.
-        ``partial_fit`` chooses it on its first call, from that call's epoch
-        on its chunk; later calls and ``warm_start`` fits train the cut
-        model. Not with ``sparsity="topk"``.
+        none does), then builds a network for that width, as an int
+        ``n_components`` would (``hidden_layer_sizes="auto"`` sized for it),
+        and trains it for ``max_epochs``, nested only if ``nested=True``. The
+        nested code trains for a fifth of ``max_epochs``, rounded up, so the
+        fit runs about 1.2 plain fits' epochs; ``loss_curve_`` and
+        ``n_iter_`` are the model's own. A stop asked for while the nested
+        code trains (by a callback or ``KeyboardInterrupt``) ends the whole
+        fit, with the nested network cut to the width chosen. The width is
+        ``n_components_``. ``partial_fit`` chooses it on its first call, from
+        that call's epoch on its chunk, and keeps that network cut to it;
+        later calls and ``warm_start`` fits train it further. Not with
+        ``sparsity="topk"``.
 
     nested : bool, default=False
         Whether to train the code nested, so that each prefix of it is itself
@@ -846,8 +846,8 @@ class VariationalAutoencoder(BaseAutoencoder):
     def _module_kwargs(self):
         return {"variational": True}
 
-    def _initialize(self, axes, architecture):
-        super()._initialize(axes, architecture)
+    def _initialize(self, axes, architecture, validating, width=None):
+        super()._initialize(axes, architecture, validating, width)
         self._set_noise_variance(axes)
 
     def _truncate(self, width, axes):

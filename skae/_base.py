@@ -43,15 +43,21 @@ _SEED_HIGH = np.iinfo(np.int32).max
 _UNIT_ROUNDING = 4 * float(np.finfo(np.float32).eps)
 
 # A fit with a float n_components trains the nested code for this share of its
-# epochs, then the model cut to the chosen width (see _truncate) for the rest.
-# Measured on the digits (n_components=0.9, 100 epochs, widest 21 units, one
-# seed, 1 thread on 2 loaded cores; test MSE over a dedicated fit at the
-# chosen width; time over a plain fit at 21 units): nested for all epochs and
-# a quarter more to fine-tune: 15 units, 1.061, 3.3x; a half and a half: 15,
-# 1.038, 2.4x; 0.3 and 1.0: 16, 0.989, 1.95x; a quarter and three quarters:
-# 17, 0.997, 1.8x. The shorter nested stage picks a unit or two more, but the
-# whole fit runs the epochs of one plain fit and ends as good as a dedicated one.
-_SEARCH_SHARE = 0.25
+# epochs, only to choose the width, then a network built for that width (as an
+# int n_components builds it) for all of them. On MNIST (n_components=0.9, 40
+# epochs, PCA's width 87, seeds 0 and 1; test MSE over a dedicated fit at the
+# chosen width; time over a plain fit at 87 units, on 2 cores whose timings
+# vary by 10-20%): a share of 0.25 chose 54 and 55 units, 1.008 and 0.990,
+# 1.59x and 1.78x; 0.2 chose 56 and 56, 1.001 and 1.000, 1.36x and 1.60x;
+# 0.15 chose 58 and 58, 1.004 and 0.997, 1.29x and 1.54x. On the digits
+# (python benchmarks/nested.py --parts share, 100 epochs, 21 units at most)
+# 0.2 chose 18 and 18 units, 0.975 and 1.007, 1.42x and 1.45x. A shorter
+# search picks wider codes. Cutting the nested network to the width and
+# training it for the remaining epochs instead ended at 1.057 and 1.068 times
+# a dedicated fit's MNIST error: the cut network keeps the hidden layers sized
+# for the widest code ((512,) for 87 units, where 54 get (512, 256)), and its
+# nested start cost it another 3% (1.029 against a (512,) dedicated fit).
+_SEARCH_SHARE = 0.2
 # The prefix curve of a nested fit is measured on at most this many rows. It
 # decodes each row once per code unit, so after a partial_fit, whose one epoch
 # decodes each row up to three times, it reads one row in n_components_ (at
@@ -279,14 +285,15 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         # Read only if the fit asks: the PCA start, a share's width, the VAE's noise.
         axes = PrincipalAxes(X_train, *(() if X_val is None else (X_val,)))
         if fresh:
-            self._initialize(axes, architecture)
-        elif not incremental:
-            # As in MLP, each fit starts its own optimizer, so that a changed
-            # optimizer, learning_rate or weight_decay takes effect.
-            self.optimizer_ = self._make_optimizer()
-        if X_val is not None and self.validation_scores_ is None:
-            # Early stopping's history starts with its first fit, fresh or warm.
-            self.validation_scores_, self.best_validation_score_ = [], -math.inf
+            self._initialize(axes, architecture, X_val is not None)
+        else:
+            if not incremental:
+                # As in MLP, each fit starts its own optimizer, so that a changed
+                # optimizer, learning_rate or weight_decay takes effect.
+                self.optimizer_ = self._make_optimizer()
+            if X_val is not None and self.validation_scores_ is None:
+                # Early stopping's history starts with its first fit, fresh or warm.
+                self.validation_scores_, self.best_validation_score_ = [], -math.inf
         # What reads the loss after the fit (the VAE's ELBO, the loss curve's
         # units) reads this one: set_params may have changed the parameter.
         self._fitted_loss = self.loss
@@ -345,18 +352,19 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                     self.nested_explained_variance_ = curve
             if choose_width:
                 reached = np.flatnonzero(curve >= self.n_components)
-                self._truncate(
-                    int(reached[0]) + 1 if reached.size else self.n_components_, axes
-                )
-                self._training_prefixes = (
-                    _prefixes(self.n_components_) if self.nested else None
-                )
-                # The cut model starts from the nested fit's prefix; the rest
-                # of the epochs bring it to a dedicated fit's quality. A stop
-                # request ends the whole fit, and one epoch (all that
-                # partial_fit runs) leaves none for the cut model.
-                if ending != "stopped" and max_epochs > search_epochs:
-                    ending = train(max_epochs - search_epochs)
+                width = int(reached[0]) + 1 if reached.size else self.n_components_
+                if ending == "stopped" or incremental:
+                    # Nothing more trains in this call: what the search
+                    # trained is kept, as the prefix of its code.
+                    self._truncate(width, axes)
+                else:
+                    # The search only chooses the width; the model is a
+                    # network built and trained for it, as a fit with an int
+                    # n_components would (see _SEARCH_SHARE).
+                    self._initialize(axes, architecture, X_val is not None, width)
+                self._training_prefixes = _prefixes(width) if self.nested else None
+                if ending != "stopped" and not incremental:
+                    ending = train(max_epochs)
         except FloatingPointError as exc:
             if fresh and not self.loss_curve_:
                 self._forget_fit()
@@ -529,17 +537,22 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         order = random_state.permutation(X.shape[0])
         return X[order[n_val:]], X[order[:n_val]]
 
-    def _initialize(self, axes, architecture):
+    def _initialize(self, axes, architecture, validating, width=None):
         """Build the network, its optimizer and empty histories for a fresh fit.
 
         ``axes`` are the :class:`PrincipalAxes` of every row given to ``fit``,
         the validation rows included, so that the PCA start is the PCA a user
         would fit on the same data; only the gradient steps are kept off the
-        validation rows.
+        validation rows. ``validating`` says whether the fit has validation
+        rows to keep a history of. ``width`` is the code's width, if not the
+        one ``n_components`` gives.
         """
         self._fitted_architecture = architecture
         n_features = axes.n_features
-        if isinstance(self.n_components, float):
+        if width is not None:
+            self.n_components_ = width
+            architecture = {**architecture, "n_components": width}
+        elif isinstance(self.n_components, float):
             # The widest network: its PCA start reaches the share at this width,
             # and the nested fit picks its own, usually smaller, width within it.
             self.n_components_ = axes.share_width(self.n_components)
@@ -563,7 +576,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.n_iter_ = 0
         self.best_loss_ = math.inf
         self._no_improvement_count = 0
-        self.validation_scores_ = self.best_validation_score_ = None
+        self.validation_scores_, self.best_validation_score_ = (
+            ([], -math.inf) if validating else (None, None)
+        )
 
     def _make_optimizer(self):
         return _training.OPTIMIZERS[self.optimizer](

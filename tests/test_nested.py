@@ -1,5 +1,6 @@
 """Nested codes (nested=True) and n_components as a share of variance."""
 
+import math
 import pickle
 
 import numpy as np
@@ -14,6 +15,7 @@ from skae import (
     DenoisingAutoencoder,
     SparseAutoencoder,
     VariationalAutoencoder,
+    _base,
     _training,
 )
 from skae._principal_components import PrincipalAxes
@@ -122,7 +124,7 @@ def test_a_share_of_variance_picks_the_smallest_width_reaching_it(X):
     width = est.n_components_
     assert curve[width - 1] >= share and np.all(curve[: width - 1] < share)
     assert width < curve.size
-    # A quarter of the epochs trains the nested code, the rest the cut model.
+    # The model's own epochs; the search's are not counted.
     assert est.n_iter_ == 30
     assert est.transform(X).shape == (400, width)
     assert est.inverse_transform(np.zeros((2, width))).shape == (2, 64)
@@ -139,9 +141,40 @@ def test_a_share_of_variance_picks_the_smallest_width_reaching_it(X):
 
 
 @pytest.mark.parametrize("max_epochs", [1, 2, 5])
-def test_a_share_of_variance_trains_max_epochs_in_all(X, max_epochs):
-    est = AutoencoderTransformer(0.6, **{**_FAST, "max_epochs": max_epochs}).fit(X)
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_a_share_of_variance_searches_then_trains_a_network_for_the_width(
+    X, monkeypatch, max_epochs, early_stopping
+):
+    # The nested search trains a fifth of the epochs (rounded up), then a
+    # network built for the chosen width, with the hidden layers "auto" gives
+    # that width, trains all of them from its PCA start.
+    epochs, sized = [], []
+    fit_loop, auto_sizes = _training.fit_loop, _base.auto_hidden_layer_sizes
+
+    def loop_spy(est, X, X_val, n_epochs, *args, **kwargs):
+        epochs.append((est.n_components_, n_epochs))
+        return fit_loop(est, X, X_val, n_epochs, *args, **kwargs)
+
+    def sizes_spy(n_features, n_components):
+        sized.append(n_components)
+        return auto_sizes(n_features, n_components)
+
+    monkeypatch.setattr(_training, "fit_loop", loop_spy)
+    monkeypatch.setattr(_base, "auto_hidden_layer_sizes", sizes_spy)
+    params = {
+        **_FAST,
+        "max_epochs": max_epochs,
+        "hidden_layer_sizes": "auto",
+        "early_stopping": early_stopping,
+        "n_iter_no_change": 100,
+    }
+    est = AutoencoderTransformer(0.6, **params).fit(X)
+    widest, width = est.nested_explained_variance_.size, est.n_components_
+    assert epochs == [(widest, math.ceil(max_epochs / 5)), (width, max_epochs)]
+    assert sized == [widest, width]
     assert est.n_iter_ == len(est.loss_curve_) == max_epochs
+    if early_stopping:
+        assert len(est.validation_scores_) == max_epochs
 
 
 @pytest.mark.parametrize("how", ["callback", "interrupt"])
@@ -153,7 +186,7 @@ def test_a_stop_request_while_choosing_the_width_ends_the_fit(X, how):
             return True
         return False
 
-    # 30 epochs: the first 8 train the nested code.
+    # 30 epochs: the first 6 train the nested code.
     est = AutoencoderTransformer(0.6, callbacks=[stop], **_FAST)
     if how == "interrupt":
         with pytest.warns(UserWarning, match="interrupted after 2 epochs"):

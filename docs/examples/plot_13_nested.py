@@ -84,8 +84,8 @@ quick_seconds = time.perf_counter() - start
 # %%
 # The nested route: one fit with ``n_components=0.9``. It trains a nested
 # code as wide as PCA needs for the share, takes the smallest prefix that
-# reaches it on the held-out rows of ``early_stopping``, and trains the model
-# cut to that width for the rest of its epochs.
+# reaches it on the held-out rows of ``early_stopping``, and then trains a
+# network built for that width, as a fit with that int ``n_components`` would.
 
 start = time.perf_counter()
 nested_model = AutoencoderTransformer(share, early_stopping=True, random_state=0).fit(X_train)
@@ -132,8 +132,8 @@ plt.show()
 # its first m units are a usable m-unit code for every m, at some cost in
 # error (on the digits the first m units of a 32-unit code reconstruct with
 # 1.2 to 1.4 times the error of a fit dedicated to m units; see
-# ``benchmarks/nested.py``). A float ``n_components`` trains the cut model on
-# and ends about as good as a fit dedicated to its width.
+# ``benchmarks/nested.py``). A float ``n_components`` only reads its width
+# from the nested code, and its model is a fit dedicated to that width.
 
 codes = AutoencoderTransformer(8, nested=True, random_state=0).fit(X_train)
 print(np.round(codes.nested_explained_variance_, 2))
