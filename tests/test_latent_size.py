@@ -5,10 +5,10 @@ import pytest
 import scipy.sparse as sp
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
-from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.model_selection import GridSearchCV, KFold, ShuffleSplit
 from sklearn.utils._param_validation import InvalidParameterError
 
-from skae import AutoencoderTransformer, DenoisingAutoencoder, LatentSizeCV
+from skae import AutoencoderTransformer, DenoisingAutoencoder, LatentSizeCV, _latent_size
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -119,6 +119,36 @@ def test_warm_refit_continues_the_first_splits_fit_for_the_cut_epochs(X):
     assert search.transform(X).shape == (300, 2)
 
 
+@pytest.mark.parametrize("n_rows", [299, 300])
+def test_auto_holds_out_a_tenth_of_large_data_for_shortened_fits(X, monkeypatch, n_rows):
+    # From _HOLDOUT_ROWS rows on: one shuffled 10% holdout, 65% of the epochs
+    # and a warm refit; below it, the grid's 3 folds, all epochs, a fresh refit.
+    monkeypatch.setattr(_latent_size, "_HOLDOUT_ROWS", 300)
+    X = X[:n_rows]
+    epochs = []
+    est = AutoencoderTransformer(
+        **{**_FAST, "max_epochs": 10}, callbacks=[lambda model: epochs.append(model.n_iter_)]
+    )
+    search = LatentSizeCV(est, sizes=[2], rule=0.1).fit(X)
+    if n_rows < 300:
+        assert (search.n_splits_, search.epoch_share_, search.warm_refit_) == (3, 1.0, False)
+        assert epochs == list(range(1, 11)) * 4
+        return
+    assert (search.n_splits_, search.epoch_share_, search.warm_refit_) == (1, 0.65, True)
+    # ceil(0.65 * 10) epochs on the holdout split, then the refit goes on from there.
+    assert epochs == list(range(1, 11))
+    # The split is drawn from the estimator's random_state: the same rows each time.
+    seed = np.random.RandomState(0).randint(np.iinfo(np.int32).max)
+    train, test = next(ShuffleSplit(1, test_size=0.1, random_state=seed).split(X))
+    assert len(test) == 30
+    np.testing.assert_allclose(search.best_estimator_.mean_, X[train].mean(axis=0))
+    # Explicit values are kept.
+    explicit = LatentSizeCV(est, sizes=[2], rule=0.1, cv=2, warm_refit=False).fit(X)
+    assert (explicit.n_splits_, explicit.epoch_share_, explicit.warm_refit_) == (2, 1.0, False)
+    explicit.set_params(cv="auto", epoch_share=0.5).fit(X)
+    assert (explicit.n_splits_, explicit.epoch_share_, explicit.warm_refit_) == (1, 0.5, False)
+
+
 def test_auto_epochs_are_planned_for_the_split_rows():
     est = AutoencoderTransformer(max_epochs="auto")
     assert est._planned_epochs(60_000) == 40
@@ -153,7 +183,10 @@ def test_pandas_output_and_feature_names(X):
         ({"sizes": [2.5]}, ValueError, "non-empty list of positive ints"),
         ({"rule": 1.5}, InvalidParameterError, "'rule' parameter"),
         ({"epoch_share": 0}, InvalidParameterError, "'epoch_share' parameter"),
-        ({"warm_refit": True}, ValueError, "needs epoch_share < 1"),
+        ({"warm_refit": True}, ValueError, r"'auto' \(1.0 with several splits\)"),
+        ({"warm_refit": True, "epoch_share": 1.0}, ValueError, "needs epoch_share < 1"),
+        ({"cv": "folds"}, InvalidParameterError, "'cv' parameter"),
+        ({"warm_refit": "yes"}, InvalidParameterError, "'warm_refit' parameter"),
         ({"estimator": PCA()}, InvalidParameterError, "'estimator' parameter"),
     ],
 )
