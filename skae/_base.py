@@ -353,6 +353,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             if choose_width:
                 reached = np.flatnonzero(curve >= self.n_components)
                 width = int(reached[0]) + 1 if reached.size else self.n_components_
+                self._training_prefixes = _prefixes(width) if self.nested else None
                 if ending == "stopped" or incremental:
                     # Nothing more trains in this call: what the search
                     # trained is kept, as the prefix of its code.
@@ -362,8 +363,6 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                     # network built and trained for it, as a fit with an int
                     # n_components would (see _SEARCH_SHARE).
                     self._initialize(axes, architecture, X_val is not None, width)
-                self._training_prefixes = _prefixes(width) if self.nested else None
-                if ending != "stopped" and not incremental:
                     ending = train(max_epochs)
         except FloatingPointError as exc:
             if fresh and not self.loss_curve_:

@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from ._autoencoders import AutoencoderTransformer
-from ._base import BaseAutoencoder, _check_X
+from ._base import _SEED_HIGH, BaseAutoencoder, _check_X
 
 # From this many rows on, cv="auto" holds out one shuffled _HOLDOUT_SHARE of
 # them instead of 3 folds, and epoch_share="auto" cuts each fit to
@@ -284,13 +284,13 @@ class LatentSizeCV(TransformerMixin, BaseEstimator):
 
     def _splitter(self, estimator, n_samples):
         """``cv``, with "auto" resolved for ``n_samples`` rows."""
-        if not (isinstance(self.cv, str) and self.cv == "auto"):
+        if not isinstance(self.cv, str):  # "auto" is the only string allowed
             return self.cv
         if n_samples < _HOLDOUT_ROWS:
             return 3
         # Drawn from the estimator's random_state, so that a seeded search
         # holds out the same rows every time.
-        seed = check_random_state(estimator.random_state).randint(np.iinfo(np.int32).max)
+        seed = check_random_state(estimator.random_state).randint(_SEED_HIGH)
         return ShuffleSplit(n_splits=1, test_size=_HOLDOUT_SHARE, random_state=seed)
 
     def _refit(self, estimator, X, first_models):
