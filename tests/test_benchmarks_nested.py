@@ -3,6 +3,7 @@
 import doctest
 import json
 
+import numpy as np
 from _scripts import load_script
 
 
@@ -38,3 +39,22 @@ def test_quick_run_writes_json_table_and_plot(tmp_path, capsys):
     assert (tmp_path / "choose.png").stat().st_size > 0
     out = capsys.readouterr().out
     assert "| 2 |" in out and "LatentSizeCV(epoch_share=0.5)" in out and str(tmp_path) in out
+
+
+def test_shifted_digits_are_a_large_set_of_moved_noisy_digits(tmp_path):
+    bench = load_script("benchmarks/nested.py")
+    X = bench.shifted_digits(0, n_rows=2000)
+    assert X.shape == (2000, 64) and 0 <= X.min() and X.max() <= 1
+    # Noised: no row is a digit as scikit-learn ships it.
+    assert len(np.unique(X, axis=0)) == 2000
+    # Shifted: some rows light the border the digits leave dark.
+    border = X.reshape(-1, 8, 8)[:, :, 0]
+    assert (border > 0.5).any(axis=1).mean() > 0.05
+    np.testing.assert_array_equal(X, bench.shifted_digits(0, n_rows=2000))
+    bench.main(
+        ["--quick", "--data", "shifted-digits", "--parts", "choose", "--max-width", "4"]
+        + ["--epoch-shares", "--out", str(tmp_path)]
+    )
+    report = json.loads((tmp_path / "nested.json").read_text())
+    assert report["meta"]["data"] == "shifted-digits" and report["meta"]["n_train"] == 300
+    assert report["choose"]["sizes"] == [2, 4]
