@@ -804,8 +804,12 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 # 1.28 1.37 1.45 1.49 1.53 1.72. Output columns instead of rows (the two
 # drawn prefixes decoded on a random half, or quarter, of the pixels, seed 0,
 # one process): 1.65 (1.47) times against 1.85, ratios 1.29 1.37 1.50 1.59
-# 1.64 1.80 (1.32 1.41 1.57 1.73 1.77 1.93). A cheaper step costs the curve
-# each time. Nor does the decoder's side close it (digits, 32 units, ratios
+# 1.64 1.80 (1.32 1.41 1.57 1.73 1.77 1.93). Prefixes drawn per row instead
+# of per step (each row decodes the whole code and one other prefix, each
+# prefix on a sixth of the rows; a step 1.58 times a plain one against 1.77):
+# 1.34 1.42 1.50 1.48 1.48 1.76; seed 1, 1.351 1.423 1.501 1.473 1.491 1.740
+# against 1.298 1.367 1.446 1.485 1.561 1.735. A cheaper step costs the
+# curve each time. Nor does the decoder's side close it (digits, 32 units, ratios
 # at m = 2 ... 32, seed 0 against 1.35 1.38 1.41 1.36 1.16): a bias of its own
 # per prefix in the first hidden layer, 1.33 1.37 1.40 1.36 1.16; a scale and
 # shift of its own for every hidden layer (FiLM), 1.33 1.35 1.37 1.34 1.15
