@@ -429,6 +429,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.data is None:
         args.data = "digits" if args.data_home is None else "mnist"
+    elif args.data_home is not None and args.data != "mnist":
+        parser.error(f"--data-home is MNIST's folder; --data {args.data} reads none")
     if args.max_width is None:
         args.max_width = 8 if args.quick else (64 if args.data == "mnist" else 32)
     if args.widths is None:

@@ -4,6 +4,7 @@ import doctest
 import json
 
 import numpy as np
+import pytest
 from _scripts import load_script
 
 
@@ -45,7 +46,7 @@ def test_shifted_digits_are_a_large_set_of_moved_noisy_digits(tmp_path):
     bench = load_script("benchmarks/nested.py")
     X = bench.shifted_digits(0, n_rows=2000)
     assert X.shape == (2000, 64) and 0 <= X.min() and X.max() <= 1
-    # Noised: no row is a digit as scikit-learn ships it.
+    # Noised: without the noise, 120 of these rows repeat others.
     assert len(np.unique(X, axis=0)) == 2000
     # Shifted: some rows light the border the digits leave dark.
     border = X.reshape(-1, 8, 8)[:, :, 0]
@@ -58,3 +59,10 @@ def test_shifted_digits_are_a_large_set_of_moved_noisy_digits(tmp_path):
     report = json.loads((tmp_path / "nested.json").read_text())
     assert report["meta"]["data"] == "shifted-digits" and report["meta"]["n_train"] == 300
     assert report["choose"]["sizes"] == [2, 4]
+
+
+def test_a_data_home_with_other_data_is_refused(capsys):
+    bench = load_script("benchmarks/nested.py")
+    with pytest.raises(SystemExit):
+        bench.main(["--data", "digits", "--data-home", "/nowhere"])
+    assert "--data-home is MNIST's folder; --data digits reads none" in capsys.readouterr().err
