@@ -798,8 +798,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 # One drawn prefix per step instead of two (MNIST, 64 units, seed 0, ratios at
 # m = 2 ... 64 against dedicated fits): 1.52 times a plain fit's time instead of
 # 1.78, but 1.26 1.37 1.54 1.74 1.75 1.76 instead of 1.28 1.37 1.45 1.49 1.53
-# 1.72. The two drawn prefixes decoded on half of each batch's rows (the whole
-# code on all of them), in one process with the shipped step: 1.59 times a
+# 1.72. The whole code counted as 3 (6) prefixes instead of 1: 1.42 1.51 1.68
+# 1.72 1.49 1.23 (1.50 1.63 1.93 2.13 1.78 1.06), the same trade as the
+# powers above. The two drawn prefixes decoded on half of each batch's rows
+# (the whole code on all of them), in one process with the shipped step: 1.59 times a
 # plain fit's time against 1.86, ratios 1.30 1.40 1.51 1.62 1.64 1.79 against
 # 1.28 1.37 1.45 1.49 1.53 1.72. Output columns instead of rows (the two
 # drawn prefixes decoded on a random half, or quarter, of the pixels, seed 0,
