@@ -313,13 +313,18 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self._training_prefixes = (
             _prefixes(self.n_components_) if self.nested or choose_width else None
         )
-        self.precision_ = _training.resolve_precision(
-            self.precision,
-            self.device_,
-            multiply_adds(self.module_),
-            max_epochs * math.ceil(X_train.shape[0] / batch_size),
-            partial(_training.time_precisions, self, X_train, batch_size, corrupt),
-        )
+
+        def resolve_precision():
+            # For the network about to train: a float n_components rebuilds it.
+            self.precision_ = _training.resolve_precision(
+                self.precision,
+                self.device_,
+                multiply_adds(self.module_),
+                max_epochs * math.ceil(X_train.shape[0] / batch_size),
+                partial(_training.time_precisions, self, X_train, batch_size, corrupt),
+            )
+
+        resolve_precision()
         keep_start = not incremental and X_val is None and self._plain_objective(corrupt)
         search_epochs = math.ceil(_SEARCH_SHARE * max_epochs)
 
@@ -363,6 +368,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                     # network built and trained for it, as a fit with an int
                     # n_components would (see _SEARCH_SHARE).
                     self._initialize(axes, architecture, X_val is not None, width)
+                    resolve_precision()
                     ending = train(max_epochs)
         except FloatingPointError as exc:
             if fresh and not self.loss_curve_:

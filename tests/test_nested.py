@@ -177,6 +177,22 @@ def test_a_share_of_variance_searches_then_trains_a_network_for_the_width(
         assert len(est.validation_scores_) == max_epochs
 
 
+def test_a_share_of_variance_resolves_the_precision_for_each_network(X, monkeypatch):
+    # The search's network and the one built for the width are different
+    # sizes, so "auto" precision is decided for each as it starts training.
+    seen = []
+    resolve = _training.resolve_precision
+
+    def spy(precision, device, multiply_adds, *args):
+        seen.append(multiply_adds)
+        return resolve(precision, device, multiply_adds, *args)
+
+    monkeypatch.setattr(_training, "resolve_precision", spy)
+    est = AutoencoderTransformer(0.6, **{**_FAST, "hidden_layer_sizes": "auto"}).fit(X)
+    assert len(seen) == 2 and seen[0] != seen[1]
+    assert seen[1] == _base.multiply_adds(est.module_)
+
+
 @pytest.mark.parametrize("how", ["callback", "interrupt"])
 def test_a_stop_request_while_choosing_the_width_ends_the_fit(X, how):
     def stop(est):
