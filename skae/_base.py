@@ -833,26 +833,27 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 # only through its smallest prefix, 1.15 1.22 1.24 1.32 1.64. Each decoder is a
 # pass of its own, which a budget of 1.6 plain fits leaves no room for.
 # Nor does one pass's worth of them: each row decoding the whole code and one
-# other prefix, each prefix on a sixth (digits: a fifth) of the rows through
-# a decoder of its own, so that a step does two decoder passes' arithmetic.
-# On the digits (seed 0) it reached 1.24 1.28 1.21 1.14 1.02; with only the
-# output layer its own, 1.24 1.28 1.22 1.17 1.04 (seed 1: 1.21 1.29 1.25 1.18
-# 1.08); with only the first layer or the linear path, 1.31 to 1.39 at m <= 8;
-# with a rank-8 (32) change of the output layer, 1.26 1.32 1.30 1.26 1.10
-# (1.23 1.28 1.23 1.18 1.06). On MNIST (64 units, 40 epochs, seed 0, ratios at
-# m = 2 ... 64; the shipped step 1.28 1.37 1.45 1.49 1.53 1.72) it helped the
-# whole code only: 1.28 1.34 1.50 1.53 1.41 1.06 with whole decoders, 1.26
-# 1.33 1.50 1.56 1.48 1.45 with output layers of their own. There the prefixes'
-# gap is in the shared encoder. Nor was that step cheaper: with output layers of
-# their own (3.6 million parameters against 1.2, Adam's update 1.4 ms against
-# 0.4), it took 2.15 times a plain step, the shipped one 1.80 (MNIST, batch 256,
-# bfloat16, medians of 30 rounds in one process). The nested network as deep as the dedicated
-# fits of up to 32 units, (512, 256, 128) hidden units instead of (512, 256),
-# made the same trade as the weights: 1.22 1.28 1.36 1.48 1.64 1.88. Whole
-# decoders of their own decoded at every step, with weights 1 / sqrt(loss),
-# came closest on the digits, 1.11 1.11 1.09 1.07 1.16 and 1.08 1.12 1.10
-# 1.08 1.17 at six decoder passes a step; with the plain mean, 1.10 1.10 1.09
-# 1.12 1.28.
+# other prefix, each prefix on a sixth (digits: a fifth) of the rows through a
+# decoder of its own, so that a step does two decoder passes' arithmetic. On the
+# digits (seed 0) it reached 1.24 1.28 1.21 1.14 1.02; with only the output
+# layer its own, 1.24 1.28 1.22 1.17 1.04 (seed 1: 1.21 1.29 1.25 1.18 1.08);
+# with only the first layer or the linear path, 1.31 to 1.39 at m <= 8; with a
+# rank-8 (32) change and a bias of its own on the output layer, 1.26 1.32 1.30
+# 1.26 1.10 (1.23 1.28 1.23 1.18 1.06). On MNIST (64 units, 40 epochs, seed 0,
+# ratios at m = 2 ... 64; the shipped step 1.28 1.37 1.45 1.49 1.53 1.72) it
+# helped the whole code only: 1.28 1.34 1.50 1.53 1.41 1.06 with whole decoders,
+# 1.26 1.33 1.50 1.56 1.48 1.45 with output layers of their own. There the
+# prefixes' gap is in the shared encoder. Nor was that step cheaper than the
+# shipped one: with output layers of their own (3.6 million parameters against
+# 1.2, Adam's update 1.4 ms against 0.4), it took 2.13 and 2.15 times a plain
+# step where the shipped one took 1.72 and 1.80 (MNIST, batch 256, bfloat16,
+# medians of 30 rounds, two processes). The nested network as deep as the
+# dedicated fits of up to 32 units, (512, 256, 128) hidden units instead of
+# (512, 256), made the same trade as the weights: 1.22 1.28 1.36 1.48 1.64 1.88.
+# Whole decoders of their own decoded at every step, with weights 1 /
+# sqrt(loss), came closest on the digits, 1.11 1.11 1.09 1.07 1.16 and 1.08 1.12
+# 1.10 1.08 1.17 at six decoder passes a step; with the plain mean, 1.10 1.10
+# 1.09 1.12 1.28.
 
 
 def _prefixes(width):
